@@ -1,0 +1,105 @@
+"""Parse and standardise molecular structures with RDKit.
+
+Identity in CryoProtect is the standard InChIKey of the standardised structure; stereochemistry
+is kept, because stereoisomers can differ in activity (for example in ice recrystallization
+inhibition).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdkit import Chem, RDLogger
+from rdkit.Chem import Descriptors, rdMolDescriptors
+from rdkit.Chem.MolStandardize import rdMolStandardize
+
+RDLogger.DisableLog("rdApp.*")
+
+
+class InvalidStructureError(ValueError):
+    """A structure that cannot be used.
+
+    ``kind`` names the reason for counting (``empty``, ``unparseable``, ``multiple_fragments``,
+    ``no_inchikey``); the message gives the detail.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Structure:
+    """A standardised molecule: what the ``molecules`` table stores."""
+
+    canonical_smiles: str
+    inchikey: str
+    formula: str
+    molecular_weight: float
+
+
+def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
+    """Parse ``smiles``, standardise it and return its identity.
+
+    Standardisation is RDKit's ``rdMolStandardize.Cleanup`` (sanitise, normalise functional
+    groups such as nitro, reionise); stereochemistry and isotopes are kept. With
+    ``strip_counterions`` the common counterions and solvents are removed and the parent is
+    neutralised where it can be, which suits properties measured in solution.
+
+    Parameters
+    ----------
+    smiles
+        A SMILES string of a single compound.
+    strip_counterions
+        Remove counterions and solvent molecules (RDKit's default salt list) and neutralise.
+
+    Returns
+    -------
+    Structure
+        Canonical isomeric SMILES, standard InChIKey, Hill formula and average molecular weight.
+
+    Raises
+    ------
+    InvalidStructureError
+        If the SMILES is empty or cannot be parsed, still has more than one fragment (a salt,
+        hydrate or mixture, which belongs in a mixture instead), or has no InChIKey.
+    """
+    text = (smiles or "").strip()
+    if not text:
+        raise InvalidStructureError("empty", "empty SMILES")
+    mol = Chem.MolFromSmiles(text)
+    if mol is None:
+        raise InvalidStructureError("unparseable", f"RDKit cannot parse SMILES {text!r}")
+    mol = rdMolStandardize.Cleanup(mol)
+    if strip_counterions:
+        mol = rdMolStandardize.Uncharger().uncharge(rdMolStandardize.FragmentRemover().remove(mol))
+    fragments = Chem.GetMolFrags(mol)
+    if len(fragments) != 1:
+        raise InvalidStructureError(
+            "multiple_fragments",
+            f"SMILES {text!r} has {len(fragments)} fragments (salt, hydrate or mixture); "
+            "record a mixture of its components instead",
+        )
+    inchikey = Chem.MolToInchiKey(mol)
+    if not inchikey:
+        raise InvalidStructureError("no_inchikey", f"no InChIKey for SMILES {text!r}")
+    return Structure(
+        canonical_smiles=Chem.MolToSmiles(mol),
+        inchikey=inchikey,
+        formula=rdMolDescriptors.CalcMolFormula(mol),
+        molecular_weight=round(Descriptors.MolWt(mol), 4),
+    )
+
+
+def is_organic(smiles: str) -> bool:
+    """Return whether ``smiles`` has a carbon atom.
+
+    Raises
+    ------
+    InvalidStructureError
+        If RDKit cannot parse ``smiles``.
+    """
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        raise InvalidStructureError("unparseable", f"RDKit cannot parse SMILES {smiles!r}")
+    return any(atom.GetAtomicNum() == 6 for atom in mol.GetAtoms())

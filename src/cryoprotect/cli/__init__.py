@@ -1,0 +1,1 @@
+"""The ``cryoprotect`` command line: a thin face over the package."""

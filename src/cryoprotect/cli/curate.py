@@ -1,0 +1,33 @@
+"""``cryoprotect curate``: rebuild ``data/reference/`` from the published source tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, settings
+from cryoprotect.curation.build import curate as curate_sources
+from cryoprotect.curation.build import write
+
+
+def curate(
+    ctx: typer.Context,
+    source: Path = typer.Option(
+        ..., exists=True, file_okay=False, help="Folder of the published source tables."
+    ),
+    out: Path = typer.Option(None, help="Output folder (default: data/reference)."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Curate the source tables into cited, deduplicated reference tables and a rejects file."""
+    target = out or settings(ctx).resolved_reference_dir
+    data = curate_sources(source)
+    written = write(data, target)
+    summary = data.summary()
+    emit(
+        {**summary, "written": [str(p) for p in written]},
+        fmt,
+        [f"wrote {p}" for p in written]
+        + [f"experiments.{k}: {v}" for k, v in summary["experiments"].items()]
+        + [f"molecules: {summary['molecules']}", f"rejects: {summary['rejects']}"],
+    )

@@ -1,0 +1,69 @@
+"""``cryoprotect db``: schema migrations, seeding and counts."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, engine, fail, settings
+from cryoprotect.db import migrations
+from cryoprotect.db.importer import ImportValidationError
+from cryoprotect.db.seed import seed as seed_reference
+from cryoprotect.db.stats import database_stats
+
+app = typer.Typer(help="Create, migrate, seed and count the database.", no_args_is_help=True)
+
+
+@app.command()
+def upgrade(
+    ctx: typer.Context,
+    revision: str = typer.Argument("head", help="Target revision (default: the newest)."),
+) -> None:
+    """Create or migrate the schema to REVISION."""
+    eng = engine(ctx)
+    try:
+        migrations.upgrade(eng, revision)
+    except SQLAlchemyError as error:
+        fail(f"migration failed: {error.__class__.__name__}: {error}")
+    typer.echo(f"database at revision {migrations.current_revision(eng)}")
+
+
+@app.command()
+def downgrade(
+    ctx: typer.Context,
+    revision: str = typer.Argument(..., help="Target revision; 'base' removes every table."),
+) -> None:
+    """Migrate the schema down to REVISION."""
+    eng = engine(ctx)
+    migrations.downgrade(eng, revision)
+    typer.echo(f"database at revision {migrations.current_revision(eng) or 'base'}")
+
+
+@app.command()
+def current(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
+    """Show the schema revision of the database and the newest one the code knows."""
+    eng = engine(ctx)
+    emit({"current": migrations.current_revision(eng), "head": migrations.head_revision(eng)}, fmt)
+
+
+@app.command()
+def seed(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
+    """Load the curated reference data (idempotent: a second run adds nothing)."""
+    cfg = settings(ctx)
+    eng = engine(ctx)
+    if migrations.current_revision(eng) != migrations.head_revision(eng):
+        fail("the schema is not at the newest revision; run 'cryoprotect db upgrade' first", fmt)
+    try:
+        result = seed_reference(eng, cfg.resolved_reference_dir)
+    except (ImportValidationError, FileNotFoundError) as error:
+        fail(f"seeding failed, nothing was written: {error}", fmt)
+    emit(vars(result), fmt)
+
+
+@app.command()
+def stats(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
+    """Count molecules, mixtures, experiments per property, verifications and users."""
+    counts = database_stats(engine(ctx))
+    lines = [f"{k}: {v}" for k, v in counts.items() if k != "experiments"]
+    lines += [f"experiments.{k}: {v}" for k, v in counts["experiments"].items()]
+    emit(counts, fmt, lines)

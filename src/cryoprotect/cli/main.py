@@ -1,0 +1,43 @@
+"""The ``cryoprotect`` command: every user action outside the notebooks starts here."""
+
+from __future__ import annotations
+
+import typer
+
+from cryoprotect import __version__
+from cryoprotect.cli import curate, db, importing
+from cryoprotect.config import get_settings
+from cryoprotect.logs import configure_logging
+
+app = typer.Typer(
+    help="CryoProtect: data, models and operations for cryoprotectant discovery.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(importing.app, name="import")
+app.command()(curate.curate)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    database_url: str = typer.Option(
+        None, "--database-url", help="SQLAlchemy URL; overrides CRYOPROTECT_DATABASE_URL."
+    ),
+    log_level: str = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Set the options every command shares."""
+    overrides = {"database_url": database_url, "log_level": log_level}
+    ctx.obj = {k: v for k, v in overrides.items() if v}
+    base = get_settings()
+    configure_logging(ctx.obj.get("log_level", base.log_level).upper(), base.log_format)

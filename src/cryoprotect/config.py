@@ -1,0 +1,71 @@
+"""Settings, read once from the environment (prefix ``CRYOPROTECT_``) and an optional ``.env``.
+
+Every other module receives a :class:`Settings` object (or the values it needs) from its
+caller; only the faces (CLI, service, notebooks) call :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def find_project_root() -> Path:
+    """Return the checkout this package runs from, or the working directory for a plain install.
+
+    The package lives at ``<root>/src/cryoprotect``; a checkout is recognised by the
+    ``pyproject.toml`` beside ``src``.
+    """
+    candidate = Path(__file__).resolve().parents[2]
+    if (candidate / "pyproject.toml").is_file() and (candidate / "src" / "cryoprotect").is_dir():
+        return candidate
+    return Path.cwd()
+
+
+PROJECT_ROOT = find_project_root()
+
+
+class Settings(BaseSettings):
+    """All settings of CryoProtect; environment variables are ``CRYOPROTECT_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CRYOPROTECT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    root_dir: Path = Field(default=PROJECT_ROOT, description="The project checkout.")
+    database_url: str = Field(
+        default="",
+        description="Any SQLAlchemy URL; empty means the SQLite file data/cryoprotect.db.",
+    )
+    reference_dir: Path | None = Field(
+        default=None, description="Curated reference tables; default <root>/data/reference."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in force: the setting, or the embedded SQLite default."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.root_dir / 'data' / 'cryoprotect.db'}"
+
+    @property
+    def resolved_reference_dir(self) -> Path:
+        """The directory holding the curated reference tables."""
+        return self.reference_dir or self.root_dir / "data" / "reference"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Curation of published reference data into the tables under ``data/reference/``."""

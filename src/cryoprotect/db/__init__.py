@@ -1,0 +1,1 @@
+"""Data layer: schema, engine, migrations, seeding and imports."""

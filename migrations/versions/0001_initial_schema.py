@@ -264,6 +264,9 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_experiments_owner_id"), "experiments", ["owner_id"], unique=False)
     op.create_index(op.f("ix_experiments_source"), "experiments", ["source"], unique=False)
+    op.create_index(
+        "ix_experiments_property_unit", "experiments", ["property", "unit"], unique=False
+    )
 
     op.create_table(
         "mixture_components",
@@ -526,6 +529,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_mixture_components_molecule_id"), table_name="mixture_components")
     op.drop_index(op.f("ix_mixture_components_mixture_id"), table_name="mixture_components")
     op.drop_table("mixture_components")
+    op.drop_index("ix_experiments_property_unit", table_name="experiments")
     op.drop_index(op.f("ix_experiments_source"), table_name="experiments")
     op.drop_index(op.f("ix_experiments_owner_id"), table_name="experiments")
     op.drop_index(op.f("ix_experiments_molecule_id"), table_name="experiments")

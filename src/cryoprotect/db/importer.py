@@ -112,6 +112,7 @@ class _Validator:
         self.properties = {p.code: p for p in session.scalars(select(PropertyDef))}
         self.session = session
         self._names: dict[str, list[int]] = {}
+        self._file_names: dict[str, Structure] = {}
 
     def header(self, columns: Iterable[str]) -> list[RowError]:
         columns = list(columns)
@@ -213,6 +214,8 @@ class _Validator:
         except InvalidStructureError as error:
             errors.append(RowError(record.line, "smiles", str(error)))
             return
+        if values["name"]:
+            self._file_names.setdefault(values["name"].casefold(), record.structure)
         if values["inchikey"] and values["inchikey"] != record.structure.inchikey:
             errors.append(
                 RowError(
@@ -241,6 +244,10 @@ class _Validator:
                 continue
             if matches:
                 record.components.append(_Component(matches[0], entry.amount, entry.unit))
+                continue
+            if entry.identifier.casefold() in self._file_names:
+                structure = self._file_names[entry.identifier.casefold()]
+                record.components.append(_Component(structure, entry.amount, entry.unit))
                 continue
             try:
                 structure = standardize(entry.identifier, strip_counterions=True)

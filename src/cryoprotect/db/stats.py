@@ -12,11 +12,12 @@ from cryoprotect.vocabulary import PROPERTIES
 def database_stats(engine: Engine) -> dict:
     """Return the row counts of the main tables, experiments counted per property."""
     with Session(engine) as session:
-        per_property = dict(
-            session.execute(select(Experiment.property, func.count()).group_by(Experiment.property))
-            .tuples()
-            .all()
-        )
+        per_property = {
+            code: n
+            for code, n in session.execute(
+                select(Experiment.property, func.count()).group_by(Experiment.property)
+            )
+        }
 
         def count(model) -> int:
             return session.scalar(select(func.count()).select_from(model)) or 0

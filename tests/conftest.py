@@ -1,0 +1,93 @@
+"""Shared fixtures: throwaway databases on SQLite and on the real PostgreSQL server.
+
+PostgreSQL tests use the server at ``CRYOPROTECT_TEST_POSTGRES_URL`` (default: the local
+server on 127.0.0.1:5432 as user postgres) and create a database per test, dropped afterwards.
+An unreachable server fails those tests; ``CRYOPROTECT_TEST_POSTGRES=skip`` skips them on a
+workstation without PostgreSQL (CI never sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from cryoprotect.db import migrations
+from cryoprotect.db.engine import make_engine
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = REPO_ROOT / "data" / "reference"
+POSTGRES_URL = os.environ.get(
+    "CRYOPROTECT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on the PostgreSQL server's maintenance database."""
+    if os.environ.get("CRYOPROTECT_TEST_POSTGRES") == "skip":
+        pytest.skip("CRYOPROTECT_TEST_POSTGRES=skip")
+    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as error:
+        pytest.fail(
+            f"PostgreSQL is unreachable at {make_url(POSTGRES_URL).render_as_string()}: "
+            f"{error.orig}. Start it (see README), or set CRYOPROTECT_TEST_POSTGRES=skip."
+        )
+    yield engine
+    engine.dispose()
+
+
+def _throwaway_postgres(admin: Engine) -> Iterator[str]:
+    name = f"cryoprotect_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _database_url(request, tmp_path_factory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        yield from _throwaway_postgres(request.getfixturevalue("postgres_admin"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path_factory) -> Iterator[str]:
+    """The URL of a new, empty database (SQLite file or PostgreSQL database)."""
+    yield from _database_url(request, tmp_path_factory)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a new database migrated to the newest revision."""
+    eng = make_engine(database_url)
+    migrations.upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def seeded_engine(request, tmp_path_factory) -> Iterator[Engine]:
+    """A migrated database holding the curated reference data, shared by a module's tests."""
+    from cryoprotect.db.seed import seed
+
+    for url in _database_url(request, tmp_path_factory):
+        eng = make_engine(url)
+        migrations.upgrade(eng)
+        seed(eng, REFERENCE_DIR)
+        yield eng
+        eng.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from cryoprotect.vocabulary import AMOUNT_UNITS
@@ -57,7 +58,8 @@ class ComponentEntry:
     unit: str
 
     def __str__(self) -> str:
-        return f"{self.identifier}:{self.amount:g} {self.unit}"
+        amount = str(int(self.amount)) if self.amount.is_integer() else repr(self.amount)
+        return f"{self.identifier}:{amount} {self.unit}"
 
 
 def parse_components(text: str) -> list[ComponentEntry]:
@@ -94,6 +96,8 @@ def parse_components(text: str) -> list[ComponentEntry]:
             raise ValueError(
                 f"component {part!r}: amount {amount_text!r} is not a number"
             ) from None
+        if not math.isfinite(amount) or amount < 0:
+            raise ValueError(f"component {part!r}: amount must be a finite number >= 0")
         unit = unit.strip()
         if unit not in AMOUNT_UNITS:
             raise ValueError(

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, settings
+from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, fail, settings
+from cryoprotect.curation.build import CurationError, write
 from cryoprotect.curation.build import curate as curate_sources
-from cryoprotect.curation.build import write
 
 
 def curate(
@@ -21,7 +21,10 @@ def curate(
 ) -> None:
     """Curate the source tables into cited, deduplicated reference tables and a rejects file."""
     target = out or settings(ctx).resolved_reference_dir
-    data = curate_sources(source)
+    try:
+        data = curate_sources(source)
+    except (CurationError, FileNotFoundError, KeyError) as error:
+        fail(f"curation failed, nothing was written: {error}", fmt)
     written = write(data, target)
     summary = data.summary()
     emit(

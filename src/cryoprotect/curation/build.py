@@ -102,10 +102,13 @@ def _standardise(source: Source, rows: SourceRows) -> SourceRows:
     kept = []
     for record in rows.records:
         smiles = record.get("smiles", "")
-        if not smiles:
-            kept.append(record)
-            continue
         row = int(record["record_id"].rsplit(":", 1)[1])
+        if not smiles:
+            if record.get("components"):
+                kept.append(record)
+            else:
+                rows.reject(source.key, row, record["name"], "", "missing_smiles")
+            continue
         try:
             if not is_organic(smiles):
                 rows.reject(source.key, row, record["name"], smiles, "inorganic", "no carbon")
@@ -119,7 +122,11 @@ def _standardise(source: Source, rows: SourceRows) -> SourceRows:
                 filter(None, [record.get("notes"), f"parent of the salt form {smiles}"])
             )
         record.update(
-            smiles=structure.canonical_smiles, inchikey=structure.inchikey, _structure=structure
+            smiles=structure.canonical_smiles,
+            inchikey=structure.inchikey,
+            _structure=structure,
+            _given_smiles=smiles,
+            _salt_form=strip and "." in smiles,
         )
         kept.append(record)
     rows.records = kept
@@ -127,9 +134,13 @@ def _standardise(source: Source, rows: SourceRows) -> SourceRows:
 
 
 def _names_by_inchikey(records: list[dict]) -> dict[str, list[str]]:
-    """Every reported name of each structure, first-seen first, case-insensitively distinct."""
+    """Every reported name of each structure, case-insensitively distinct.
+
+    Names are in first-seen order, except that names of salt forms come last, so that the
+    parent's own name (when one is reported) becomes the molecule's name.
+    """
     names: dict[str, list[str]] = {}
-    for record in records:
+    for record in sorted(records, key=lambda r: bool(r.get("_salt_form"))):
         if record.get("inchikey") and record["name"]:
             seen = names.setdefault(record["inchikey"], [])
             if record["name"].casefold() not in {n.casefold() for n in seen}:
@@ -178,7 +189,7 @@ def _drop_repeated_measurements(records: list[dict], rejects: list[dict]) -> lis
                     "source": source,
                     "source_row": int(row),
                     "name": record["name"],
-                    "smiles": record.get("smiles", ""),
+                    "smiles": record.get("_given_smiles", ""),
                     "reason": "same_measurement",
                     "detail": f"as {match['record_id']} ({record['value']:g} vs "
                     f"{match['value']:g})",
@@ -188,7 +199,11 @@ def _drop_repeated_measurements(records: list[dict], rejects: list[dict]) -> lis
 
 
 def _molecule_table(records: list[dict], names: dict[str, list[str]]) -> pd.DataFrame:
-    structures = {r["inchikey"]: r["_structure"] for r in records if r.get("inchikey")}
+    structures: dict[str, object] = {}
+    for record in records:
+        if record.get("inchikey"):
+            structure = structures.setdefault(record["inchikey"], record["_structure"])
+            record["smiles"] = structure.canonical_smiles
     aliases = {
         curated: source_name
         for source_name, curated in VIABILITY_COMPONENTS.values()
@@ -204,7 +219,9 @@ def _molecule_table(records: list[dict], names: dict[str, list[str]]) -> pd.Data
                 "inchikey": inchikey,
                 "canonical_smiles": structure.canonical_smiles,
                 "name": primary,
-                "synonyms": SYNONYM_SEPARATOR.join(sorted(set(others), key=str.casefold)),
+                "synonyms": SYNONYM_SEPARATOR.join(
+                    sorted(set(others), key=lambda n: (n.casefold(), n))
+                ),
                 "formula": structure.formula,
                 "molecular_weight": structure.molecular_weight,
             }

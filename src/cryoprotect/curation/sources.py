@@ -142,7 +142,9 @@ def _dolmen_reader(medium: str, assay: str = "", error_column: str = "") -> Call
                         concentration_unit="mM",
                         medium=medium,
                         assay=assay,
-                        notes="uncertainty is the SD of 3 repeats" if error_column else "",
+                        notes="uncertainty is the SD of 3 repeats"
+                        if uncertainty is not None
+                        else "",
                     )
                 )
         return out

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     reference_dir: Path | None = Field(
         default=None, description="Curated reference tables; default <root>/data/reference."
     )
+    models_dir: Path | None = Field(
+        default=None, description="Model registry; default <root>/models."
+    )
+    cache_dir: Path | None = Field(
+        default=None, description="Feature cache; default <root>/data/cache."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 
@@ -58,6 +64,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.root_dir / 'data' / 'cryoprotect.db'}"
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        """The model registry folder."""
+        return self.models_dir or self.root_dir / "models"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        """The feature cache folder."""
+        return self.cache_dir or self.root_dir / "data" / "cache"
 
     @property
     def resolved_reference_dir(self) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cryoprotect import __version__
-from cryoprotect.cli import curate, db, importing
+from cryoprotect.cli import curate, db, importing, modelling
 from cryoprotect.config import get_settings
 from cryoprotect.logs import configure_logging
 
@@ -16,7 +16,10 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(importing.app, name="import")
+app.add_typer(modelling.models_app, name="models")
 app.command()(curate.curate)
+app.command()(modelling.train)
+app.command()(modelling.predict)
 
 
 def _version(value: bool) -> None:

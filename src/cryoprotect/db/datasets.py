@@ -1,0 +1,93 @@
+"""Training tables and name lookups read from the database for the science layer."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, selectinload
+
+from cryoprotect.chem.mixtures import Component
+from cryoprotect.db.schema import Experiment, Mixture, Molecule, MoleculeSynonym
+
+CONCENTRATION_TO_MM = {"mM": 1.0, "M": 1000.0}
+
+
+def training_frame(engine: Engine, property_code: str, subject: str) -> pd.DataFrame:
+    """Return the measurements of ``property_code`` as a training table.
+
+    Molecule subjects give columns ``group`` (InChIKey), ``key``, ``smiles``, ``value``,
+    ``concentration_mM`` and ``record_id``; mixture subjects give ``group`` (composition
+    key), ``components`` (list of :class:`Component`), ``value`` and ``record_id``.
+    Measurements at a concentration in a unit without a molar conversion are left out.
+    """
+    with Session(engine) as session:
+        if subject == "mixture":
+            query = (
+                select(Experiment, Mixture)
+                .join(Mixture, Experiment.mixture_id == Mixture.id)
+                .where(Experiment.property == property_code)
+                .options(selectinload(Mixture.components))
+                .order_by(Experiment.id)
+            )
+            rows = [
+                {
+                    "group": f"{mixture.owner_id}:{mixture.composition_key}",
+                    "components": [
+                        Component(c.molecule.canonical_smiles, c.amount, c.unit)
+                        for c in sorted(mixture.components, key=lambda c: c.molecule_id)
+                    ],
+                    "value": experiment.value,
+                    "record_id": experiment.record_id or f"experiment:{experiment.id}",
+                }
+                for experiment, mixture in session.execute(query)
+            ]
+            return pd.DataFrame(rows, columns=["group", "components", "value", "record_id"])
+        query = (
+            select(Experiment, Molecule)
+            .join(Molecule, Experiment.molecule_id == Molecule.id)
+            .where(Experiment.property == property_code)
+            .order_by(Experiment.id)
+        )
+        rows = []
+        for experiment, molecule in session.execute(query):
+            factor = CONCENTRATION_TO_MM.get(experiment.concentration_unit or "")
+            if experiment.concentration is not None and factor is None:
+                continue
+            rows.append(
+                {
+                    "group": molecule.inchikey,
+                    "key": molecule.inchikey,
+                    "smiles": molecule.canonical_smiles,
+                    "value": experiment.value,
+                    "concentration_mM": experiment.concentration * factor
+                    if experiment.concentration is not None
+                    else None,
+                    "record_id": experiment.record_id or f"experiment:{experiment.id}",
+                }
+            )
+        columns = ["group", "key", "smiles", "value", "concentration_mM", "record_id"]
+        return pd.DataFrame(rows, columns=columns)
+
+
+def frame_hash(frame: pd.DataFrame) -> str:
+    """Return a SHA-256 of a training table's content (its rows as text, in order)."""
+    text = frame.astype(str).to_csv(index=False, lineterminator="\n")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def molecule_names(engine: Engine) -> dict[str, str]:
+    """Map every molecule name and synonym (case-folded) to its canonical SMILES.
+
+    A name shared by several molecules is left out, since it does not identify one.
+    """
+    pairs: dict[str, set[str]] = {}
+    with Session(engine) as session:
+        for name, smiles in session.execute(select(Molecule.name, Molecule.canonical_smiles)):
+            if name:
+                pairs.setdefault(name.casefold(), set()).add(smiles)
+        synonyms = select(MoleculeSynonym.synonym, Molecule.canonical_smiles).join(Molecule)
+        for name, smiles in session.execute(synonyms):
+            pairs.setdefault(name.casefold(), set()).add(smiles)
+    return {name: next(iter(s)) for name, s in pairs.items() if len(s) == 1}

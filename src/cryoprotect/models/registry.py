@@ -1,0 +1,121 @@
+"""Model registry: versions of each target's model under ``models/<target>/<version>/``.
+
+A version folder holds ``estimator.skops`` (the fitted scikit-learn estimator, saved with
+skops rather than pickle), ``model.json`` (featurizer settings, calibration residuals,
+applicability domain, name map) and ``card.json`` (the model card). ``models/<target>/
+registry.json`` names the production version; without one the newest version serves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import skops.io as sio
+
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "scipy.")
+
+
+@dataclass
+class TrainedModel:
+    """Everything needed to predict a target and to judge the prediction."""
+
+    target: str
+    version: str
+    estimator: object
+    featurizer: dict
+    feature_names: list[str]
+    residuals: np.ndarray
+    domain: dict
+    names: dict[str, str] = field(default_factory=dict)
+    card: dict = field(default_factory=dict)
+
+
+class ModelNotFoundError(LookupError):
+    """No trained model of a target (or of the asked version) exists."""
+
+
+def _write_json(path: Path, data: dict) -> None:
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(partial, path)
+
+
+def save(model: TrainedModel, root: Path) -> Path:
+    """Write ``model`` as a new version folder under ``root/<target>/`` and return it."""
+    final = root / model.target / model.version
+    if final.exists():
+        raise FileExistsError(f"model version {final} exists already")
+    staging = final.with_name(f".{model.version}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    sio.dump(model.estimator, staging / "estimator.skops")
+    _write_json(
+        staging / "model.json",
+        {
+            "target": model.target,
+            "version": model.version,
+            "featurizer": model.featurizer,
+            "feature_names": model.feature_names,
+            "residuals": model.residuals.tolist(),
+            "domain": model.domain,
+            "names": model.names,
+        },
+    )
+    _write_json(staging / "card.json", model.card)
+    os.replace(staging, final)
+    return final
+
+
+def versions(root: Path, target: str) -> list[str]:
+    """Return the saved versions of ``target``, oldest first (names sort by time)."""
+    folder = root / target
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / "model.json").is_file())
+
+
+def production_version(root: Path, target: str) -> str | None:
+    """Return the promoted version of ``target``, if any."""
+    registry = root / target / "registry.json"
+    return json.loads(registry.read_text()).get("production") if registry.exists() else None
+
+
+def promote(root: Path, target: str, version: str) -> None:
+    """Make ``version`` the production model of ``target``."""
+    if version not in versions(root, target):
+        raise ModelNotFoundError(f"no version {version!r} of {target}")
+    _write_json(root / target / "registry.json", {"production": version})
+
+
+def load(root: Path, target: str, version: str | None = None) -> TrainedModel:
+    """Load ``version`` of ``target`` (default: production, else the newest)."""
+    known = versions(root, target)
+    chosen = version or production_version(root, target) or (known[-1] if known else None)
+    if chosen is None or chosen not in known:
+        raise ModelNotFoundError(
+            f"no trained {target} model in {root}; train one with 'cryoprotect train {target}'"
+        )
+    folder = root / target / chosen
+    path = folder / "estimator.skops"
+    untrusted = sio.get_untrusted_types(file=path)
+    unexpected = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    if unexpected:
+        raise ValueError(f"{path} holds types that are not trusted: {unexpected}")
+    estimator = sio.load(path, trusted=untrusted)
+    meta = json.loads((folder / "model.json").read_text())
+    return TrainedModel(
+        target=meta["target"],
+        version=meta["version"],
+        estimator=estimator,
+        featurizer=meta["featurizer"],
+        feature_names=meta["feature_names"],
+        residuals=np.asarray(meta["residuals"]),
+        domain=meta["domain"],
+        names=meta["names"],
+        card=json.loads((folder / "card.json").read_text()),
+    )

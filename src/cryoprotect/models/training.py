@@ -1,0 +1,164 @@
+"""Train a target's model: grouped cross-validation, final fit, intervals, domain, model card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version as package_version
+
+import numpy as np
+import pandas as pd
+import structlog
+
+from cryoprotect.chem.cache import FeatureCache
+from cryoprotect.models.conformal import ConformalIntervals
+from cryoprotect.models.estimators import build_estimator
+from cryoprotect.models.features import feature_matrix
+from cryoprotect.models.registry import TrainedModel
+from cryoprotect.models.targets import TargetSpec
+from cryoprotect.models.validation import CVResult, cross_validate, scaffold_groups
+
+log = structlog.get_logger(__name__)
+LIBRARIES = ("cryoprotect", "scikit-learn", "rdkit", "scikit-mol", "numpy", "pandas", "skops")
+
+
+@dataclass
+class TrainSettings:
+    """How to train: folds, seed, estimator and featurizer (defaults from the target spec)."""
+
+    n_splits: int = 5
+    seed: int = 0
+    group_by: str = "compound"
+    estimator: str | None = None
+    estimator_params: dict = field(default_factory=dict)
+    featurizer: dict = field(default_factory=dict)
+    domain_threshold: float = 0.3
+    confidence: float = 0.9
+
+
+@dataclass
+class TrainingOutcome:
+    """A trained model with its cross-validation and out-of-fold table."""
+
+    model: TrainedModel
+    cv: CVResult
+    oof: pd.DataFrame
+
+
+def interval_coverage(residuals: np.ndarray, fold: np.ndarray, confidence: float) -> float:
+    """Coverage of conformal intervals on each fold, calibrated on the other folds' residuals."""
+    covered = np.zeros(len(residuals), dtype=bool)
+    for k in np.unique(fold):
+        inside = fold == k
+        width = ConformalIntervals(residuals[~inside]).half_width(confidence)
+        covered[inside] = np.abs(residuals[inside]) <= width
+    return float(covered.mean())
+
+
+def _groups(spec: TargetSpec, frame: pd.DataFrame, group_by: str) -> np.ndarray:
+    if group_by == "scaffold" and spec.subject == "molecule":
+        return np.array(scaffold_groups(list(frame["smiles"]), list(frame["group"])))
+    if group_by not in {"compound", "scaffold"}:
+        raise ValueError(f"group_by must be 'compound' or 'scaffold', not {group_by!r}")
+    return frame["group"].astype(str).to_numpy()
+
+
+def _domain(spec: TargetSpec, frame: pd.DataFrame, threshold: float) -> dict:
+    if spec.subject == "mixture":
+        components = [c for mixture in frame["components"] for c in mixture]
+        return {
+            "kind": "mixture",
+            "threshold": threshold,
+            "reference": sorted({c.smiles for c in components}),
+            "units": sorted({c.unit for c in components}),
+        }
+    return {"kind": "molecule", "threshold": threshold, "reference": sorted(set(frame["smiles"]))}
+
+
+def train_model(
+    spec: TargetSpec,
+    frame: pd.DataFrame,
+    settings: TrainSettings,
+    *,
+    cache: FeatureCache | None = None,
+    data_hash: str = "",
+    code_version: str = "",
+    names: dict[str, str] | None = None,
+) -> TrainingOutcome:
+    """Cross-validate, then fit on all rows of ``frame`` (``group``, ``value`` + inputs).
+
+    Rows whose inputs cannot be featurized are left out and logged.
+    """
+    featurizer = {**spec.featurizer, **settings.featurizer}
+    features = feature_matrix(spec, featurizer, frame, cache)
+    keep = features.valid
+    if not keep.all():
+        log.warning(
+            "rows left out of training",
+            target=spec.name,
+            count=int((~keep).sum()),
+            reasons=sorted({e for e in features.errors if e}),
+        )
+    data = frame.loc[keep].reset_index(drop=True)
+    X = features.values[keep].filled(np.nan)
+    y = data["value"].to_numpy(dtype=float)
+    name = settings.estimator or spec.estimator
+    params = {
+        **(spec.estimator_params if name == spec.estimator else {}),
+        **settings.estimator_params,
+    }
+
+    def make():
+        return build_estimator(name, params, settings.seed)
+
+    groups = _groups(spec, data, settings.group_by)
+    cv = cross_validate(make, X, y, groups, settings.n_splits, settings.seed, spec.active_below)
+    residuals = y - cv.oof
+    coverage = interval_coverage(residuals, cv.fold, settings.confidence)
+    estimator = make().fit(X, y)
+    created = datetime.now(UTC)
+    version = created.strftime("%Y%m%dT%H%M%S%fZ")
+    card = {
+        "target": spec.name,
+        "unit": spec.unit,
+        "version": version,
+        "created": created.isoformat(),
+        "code_version": code_version,
+        "data": {
+            "rows": len(data),
+            "groups": int(len(set(groups))),
+            "snapshot_hash": data_hash,
+            "left_out": int((~keep).sum()),
+        },
+        "featurizer": featurizer,
+        "estimator": {"name": name, "params": params},
+        "validation": {
+            "method": f"grouped {settings.n_splits}-fold CV by {settings.group_by}",
+            "seed": settings.seed,
+            "summary": cv.summary(),
+            "per_fold": cv.per_fold.reset_index().to_dict("records"),
+            "interval_confidence": settings.confidence,
+            "interval_coverage": coverage,
+        },
+        "domain": {
+            "method": "max Tanimoto similarity (Morgan r=2, 2048 bits) to training",
+            "threshold": settings.domain_threshold,
+        },
+        "libraries": {lib: package_version(lib) for lib in LIBRARIES},
+    }
+    model = TrainedModel(
+        target=spec.name,
+        version=version,
+        estimator=estimator,
+        featurizer=featurizer,
+        feature_names=list(features.names),
+        residuals=np.abs(residuals),
+        domain=_domain(spec, data, settings.domain_threshold),
+        names=names or {},
+        card=card,
+    )
+    oof = data.drop(columns=[c for c in ("components",) if c in data]).assign(
+        prediction=cv.oof, fold=cv.fold, residual=residuals
+    )
+    log.info("trained", target=spec.name, version=version, mae=cv.overall["mae"], coverage=coverage)
+    return TrainingOutcome(model, cv, oof)

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(
         default=None, description="Feature cache; default <root>/data/cache."
     )
+    optuna_storage: str = Field(
+        default="", description="Optuna storage URL; empty means the SQLite file data/optuna.db."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 
@@ -74,6 +77,11 @@ class Settings(BaseSettings):
     def resolved_cache_dir(self) -> Path:
         """The feature cache folder."""
         return self.cache_dir or self.root_dir / "data" / "cache"
+
+    @property
+    def resolved_optuna_storage(self) -> str:
+        """The Optuna storage URL in force."""
+        return self.optuna_storage or f"sqlite:///{self.root_dir / 'data' / 'optuna.db'}"
 
     @property
     def resolved_reference_dir(self) -> Path:

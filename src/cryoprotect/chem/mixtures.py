@@ -81,11 +81,17 @@ class MixtureFeaturizer(TransformerMixin, BaseEstimator):
         The featurizer of the components.
     slots
         How many components get a slot of their own.
+    pooled
+        Include the pooled component features (without them: composition and slots only,
+        which suits designs over a few fixed molecules).
     """
 
-    def __init__(self, molecule: MoleculeFeaturizer | None = None, slots: int = 3) -> None:
+    def __init__(
+        self, molecule: MoleculeFeaturizer | None = None, slots: int = 3, pooled: bool = True
+    ) -> None:
         self.molecule = molecule
         self.slots = slots
+        self.pooled = pooled
 
     def _molecule(self) -> MoleculeFeaturizer:
         return self.molecule or MoleculeFeaturizer(descriptors="physchem", morgan_size=0)
@@ -97,7 +103,7 @@ class MixtureFeaturizer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Return ``mean_<feature>``, ``sum_<feature>`` and the composition feature names."""
         base = [str(n) for n in self._molecule().get_feature_names_out()]
-        names = [f"mean_{n}" for n in base] + [f"sum_{n}" for n in base]
+        names = [f"mean_{n}" for n in base] + [f"sum_{n}" for n in base] if self.pooled else []
         names += list(COMPOSITION_FEATURES)
         names += [f"slot{i + 1}_{f}" for i in range(self.slots) for f in SLOT_FEATURES]
         return np.array(names, dtype=object)
@@ -113,12 +119,12 @@ class MixtureFeaturizer(TransformerMixin, BaseEstimator):
         values = np.ma.masked_all((len(mixtures), len(names)), dtype=np.float64)
         errors: list[str | None] = []
         for row, mixture in enumerate(mixtures):
-            error = self._row(mixture, parts, index, values, row, self.slots)
+            error = self._row(mixture, parts, index, values, row, self.slots, self.pooled)
             errors.append(error)
         return Features(values, errors, names)
 
     @staticmethod
-    def _row(mixture, parts: Features, index, values, row, slots: int) -> str | None:
+    def _row(mixture, parts: Features, index, values, row, slots: int, pooled: bool):
         if not mixture:
             return "no components"
         bad = [c.smiles for c in mixture if parts.errors[index[c.smiles]] is not None]
@@ -138,8 +144,7 @@ class MixtureFeaturizer(TransformerMixin, BaseEstimator):
             slot_values[slot * 3 : slot * 3 + 3] = (amounts[i], fractions[i], weights[i])
         values[row] = np.concatenate(
             [
-                fractions @ features,
-                amounts @ features,
+                *([fractions @ features, amounts @ features] if pooled else []),
                 [float((amounts > 0).sum()), total, float(fractions.max())],
                 slot_values,
             ]

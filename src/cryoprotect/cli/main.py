@@ -18,8 +18,10 @@ app.add_typer(db.app, name="db")
 app.add_typer(importing.app, name="import")
 app.add_typer(modelling.models_app, name="models")
 app.command()(curate.curate)
+app.command()(modelling.tune)
 app.command()(modelling.train)
 app.command()(modelling.predict)
+app.command()(modelling.explain)
 
 
 def _version(value: bool) -> None:

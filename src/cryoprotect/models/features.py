@@ -11,6 +11,8 @@ from cryoprotect.chem.mixtures import MixtureFeaturizer
 from cryoprotect.models.targets import TargetSpec
 
 CONCENTRATION_FEATURE = "log10_concentration_mM"
+MIXTURE_OPTIONS = ("slots", "pooled")
+"""Featurizer settings that belong to the mixture featurizer; the rest are the molecules'."""
 
 
 def feature_matrix(
@@ -20,11 +22,14 @@ def feature_matrix(
 
     Molecule targets read ``smiles`` (and ``key``, an identity such as the InChIKey, used by
     the cache; defaults to the SMILES); IRI adds ``log10`` of ``concentration_mM``. Mixture
-    targets read ``components`` (lists of :class:`~cryoprotect.chem.mixtures.Component`).
+    targets read ``components`` (lists of :class:`~cryoprotect.chem.mixtures.Component`);
+    their settings may add ``slots`` and ``pooled`` (see :class:`MixtureFeaturizer`).
     """
-    molecule = MoleculeFeaturizer(**settings)
+    mixture_options = {k: settings[k] for k in MIXTURE_OPTIONS if k in settings}
+    molecule = MoleculeFeaturizer(**{k: v for k, v in settings.items() if k not in MIXTURE_OPTIONS})
     if spec.subject == "mixture":
-        return MixtureFeaturizer(molecule).featurize(list(frame["components"]), cache)
+        featurizer = MixtureFeaturizer(molecule, **mixture_options)
+        return featurizer.featurize(list(frame["components"]), cache)
     smiles = [str(s) for s in frame["smiles"]]
     keys = [str(k) for k in frame["key"]] if "key" in frame else smiles
     features = featurize_cached(molecule, smiles, keys, cache)

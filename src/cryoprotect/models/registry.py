@@ -18,6 +18,8 @@ import numpy as np
 import skops.io as sio
 
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "scipy.")
+TRUSTED_TYPES = ("cryoprotect.models.estimators.ArdGaussianProcess",)
+"""Types a saved estimator may hold: scikit-learn, NumPy, SciPy and our own estimators."""
 
 
 @dataclass
@@ -103,7 +105,9 @@ def load(root: Path, target: str, version: str | None = None) -> TrainedModel:
     folder = root / target / chosen
     path = folder / "estimator.skops"
     untrusted = sio.get_untrusted_types(file=path)
-    unexpected = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    unexpected = [
+        t for t in untrusted if not t.startswith(TRUSTED_PREFIXES) and t not in TRUSTED_TYPES
+    ]
     if unexpected:
         raise ValueError(f"{path} holds types that are not trusted: {unexpected}")
     estimator = sio.load(path, trusted=untrusted)

@@ -25,19 +25,25 @@ class TargetSpec:
 TARGETS: dict[str, TargetSpec] = {
     "tg": TargetSpec(
         "tg", "molecule", "K", ("smiles",),
-        featurizer={"descriptors": "all", "morgan_size": 1024, "maccs": True},
-        estimator="svr_extra_trees", estimator_params={"C": 300.0, "epsilon": 1.0},
+        featurizer={"descriptors": "all", "morgan_size": 0, "maccs": True},
+        estimator="svr_extra_trees",
+        estimator_params={"C": 300.0, "epsilon": 1.0, "max_features": 0.5},
     ),
     "iri": TargetSpec(
         "iri", "molecule", "%MGS", ("smiles", "concentration_mM"), uses_concentration=True,
         featurizer={"descriptors": "all", "morgan_size": 1024, "maccs": False},
-        estimator="random_forest", estimator_params={"min_samples_leaf": 2},
+        estimator="random_forest",
+        estimator_params={"n_estimators": 500, "min_samples_leaf": 1, "max_features": 0.9},
         active_below=50.0,
     ),
     "viability": TargetSpec(
-        "viability", "mixture", "% recovery", ("components",),
-        featurizer={"descriptors": "physchem", "morgan_size": 0},
-        estimator="extra_trees", estimator_params={"max_features": 1.0},
+        "viability",
+        "mixture",
+        "% recovery",
+        ("components",),
+        featurizer={"descriptors": "none", "morgan_size": 0, "pooled": False, "slots": 3},
+        estimator="gaussian_process",
+        estimator_params={"nu": 2.5},
     ),
 }  # fmt: skip
 

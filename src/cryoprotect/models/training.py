@@ -9,6 +9,7 @@ from importlib.metadata import version as package_version
 import numpy as np
 import pandas as pd
 import structlog
+from sklearn.model_selection import GroupShuffleSplit
 
 from cryoprotect.chem.cache import FeatureCache
 from cryoprotect.models.conformal import ConformalIntervals
@@ -16,7 +17,14 @@ from cryoprotect.models.estimators import build_estimator
 from cryoprotect.models.features import feature_matrix
 from cryoprotect.models.registry import TrainedModel
 from cryoprotect.models.targets import TargetSpec
-from cryoprotect.models.validation import CVResult, cross_validate, scaffold_groups
+from cryoprotect.models.validation import (
+    CVResult,
+    activity_metrics,
+    cross_validate,
+    regression_metrics,
+    scaffold_groups,
+)
+from cryoprotect.params import Params
 
 log = structlog.get_logger(__name__)
 LIBRARIES = ("cryoprotect", "scikit-learn", "rdkit", "scikit-mol", "numpy", "pandas", "skops")
@@ -34,6 +42,26 @@ class TrainSettings:
     featurizer: dict = field(default_factory=dict)
     domain_threshold: float = 0.3
     confidence: float = 0.9
+    holdout_fraction: float = 0.0
+    thresholds: dict = field(default_factory=dict)
+    """``mae`` (held-out split), ``coverage_min``/``coverage_max`` (CV interval coverage)."""
+
+    @classmethod
+    def from_params(cls, params: Params, target: str) -> TrainSettings:
+        """Build the settings of ``target`` from validated ``params.yaml`` contents."""
+        own = params.targets[target]
+        return cls(
+            n_splits=params.cv.n_splits,
+            seed=params.seed,
+            group_by=params.cv.group_by,
+            estimator=own.estimator,
+            estimator_params=dict(own.estimator_params),
+            featurizer=dict(own.featurizer),
+            domain_threshold=params.domain_threshold,
+            confidence=params.confidence,
+            holdout_fraction=params.holdout_fraction,
+            thresholds=own.thresholds.model_dump(),
+        )
 
 
 @dataclass
@@ -53,6 +81,30 @@ def interval_coverage(residuals: np.ndarray, fold: np.ndarray, confidence: float
         width = ConformalIntervals(residuals[~inside]).half_width(confidence)
         covered[inside] = np.abs(residuals[inside]) <= width
     return float(covered.mean())
+
+
+def holdout_check(
+    make, arrays: TrainingArrays, fraction: float, seed: int, active_below: float | None
+) -> dict:
+    """Fit on all but a held-out share of the groups and measure the held-out rows."""
+    split = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    train, test = next(split.split(arrays.X, arrays.y, arrays.groups))
+    predicted = make().fit(arrays.X[train], arrays.y[train]).predict(arrays.X[test])
+    metrics = regression_metrics(arrays.y[test], predicted)
+    if active_below is not None:
+        metrics |= activity_metrics(arrays.y[test], predicted, active_below)
+    return {"rows": int(len(test)), "groups": int(len(set(arrays.groups[test]))), **metrics}
+
+
+def gate(holdout: dict | None, coverage: float, thresholds: dict) -> dict:
+    """Compare the held-out MAE and the CV interval coverage with ``thresholds``."""
+    failures = []
+    if holdout is not None and "mae" in thresholds and holdout["mae"] > thresholds["mae"]:
+        failures.append(f"held-out MAE {holdout['mae']:.2f} > {thresholds['mae']}")
+    low, high = thresholds.get("coverage_min", 0.0), thresholds.get("coverage_max", 1.0)
+    if not low <= coverage <= high:
+        failures.append(f"interval coverage {coverage:.3f} outside [{low}, {high}]")
+    return {"passed": not failures, "failures": failures, "thresholds": thresholds}
 
 
 def _groups(spec: TargetSpec, frame: pd.DataFrame, group_by: str) -> np.ndarray:
@@ -75,6 +127,46 @@ def _domain(spec: TargetSpec, frame: pd.DataFrame, threshold: float) -> dict:
     return {"kind": "molecule", "threshold": threshold, "reference": sorted(set(frame["smiles"]))}
 
 
+@dataclass
+class TrainingArrays:
+    """A training table turned into model inputs: rows kept, X, y and CV groups."""
+
+    data: pd.DataFrame
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    feature_names: list[str]
+    left_out: int
+
+
+def training_arrays(
+    spec: TargetSpec,
+    frame: pd.DataFrame,
+    featurizer: dict,
+    group_by: str = "compound",
+    cache: FeatureCache | None = None,
+) -> TrainingArrays:
+    """Featurize ``frame``; rows whose inputs cannot be featurized are left out and logged."""
+    features = feature_matrix(spec, featurizer, frame, cache)
+    keep = features.valid
+    if not keep.all():
+        log.warning(
+            "rows left out of training",
+            target=spec.name,
+            count=int((~keep).sum()),
+            reasons=sorted({e for e in features.errors if e}),
+        )
+    data = frame.loc[keep].reset_index(drop=True)
+    return TrainingArrays(
+        data=data,
+        X=features.values[keep].filled(np.nan),
+        y=data["value"].to_numpy(dtype=float),
+        groups=_groups(spec, data, group_by),
+        feature_names=list(features.names),
+        left_out=int((~keep).sum()),
+    )
+
+
 def train_model(
     spec: TargetSpec,
     frame: pd.DataFrame,
@@ -90,18 +182,8 @@ def train_model(
     Rows whose inputs cannot be featurized are left out and logged.
     """
     featurizer = {**spec.featurizer, **settings.featurizer}
-    features = feature_matrix(spec, featurizer, frame, cache)
-    keep = features.valid
-    if not keep.all():
-        log.warning(
-            "rows left out of training",
-            target=spec.name,
-            count=int((~keep).sum()),
-            reasons=sorted({e for e in features.errors if e}),
-        )
-    data = frame.loc[keep].reset_index(drop=True)
-    X = features.values[keep].filled(np.nan)
-    y = data["value"].to_numpy(dtype=float)
+    arrays = training_arrays(spec, frame, featurizer, settings.group_by, cache)
+    data, X, y, groups = arrays.data, arrays.X, arrays.y, arrays.groups
     name = settings.estimator or spec.estimator
     params = {
         **(spec.estimator_params if name == spec.estimator else {}),
@@ -111,10 +193,17 @@ def train_model(
     def make():
         return build_estimator(name, params, settings.seed)
 
-    groups = _groups(spec, data, settings.group_by)
     cv = cross_validate(make, X, y, groups, settings.n_splits, settings.seed, spec.active_below)
     residuals = y - cv.oof
     coverage = interval_coverage(residuals, cv.fold, settings.confidence)
+    holdout = (
+        holdout_check(make, arrays, settings.holdout_fraction, settings.seed, spec.active_below)
+        if settings.holdout_fraction > 0
+        else None
+    )
+    checked = gate(holdout, coverage, settings.thresholds)
+    if not checked["passed"]:
+        log.warning("model misses its thresholds", target=spec.name, failures=checked["failures"])
     estimator = make().fit(X, y)
     created = datetime.now(UTC)
     version = created.strftime("%Y%m%dT%H%M%S%fZ")
@@ -128,7 +217,7 @@ def train_model(
             "rows": len(data),
             "groups": int(len(set(groups))),
             "snapshot_hash": data_hash,
-            "left_out": int((~keep).sum()),
+            "left_out": arrays.left_out,
         },
         "featurizer": featurizer,
         "estimator": {"name": name, "params": params},
@@ -139,6 +228,8 @@ def train_model(
             "per_fold": cv.per_fold.reset_index().to_dict("records"),
             "interval_confidence": settings.confidence,
             "interval_coverage": coverage,
+            "holdout": holdout,
+            "gate": checked,
         },
         "domain": {
             "method": "max Tanimoto similarity (Morgan r=2, 2048 bits) to training",
@@ -151,7 +242,7 @@ def train_model(
         version=version,
         estimator=estimator,
         featurizer=featurizer,
-        feature_names=list(features.names),
+        feature_names=arrays.feature_names,
         residuals=np.abs(residuals),
         domain=_domain(spec, data, settings.domain_threshold),
         names=names or {},

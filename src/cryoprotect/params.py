@@ -1,0 +1,72 @@
+"""The pipeline parameters (``params.yaml``), validated with pydantic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Thresholds(BaseModel):
+    """Limits a model must meet on the held-out split (MAE) and in CV (interval coverage)."""
+
+    model_config = ConfigDict(extra="forbid")
+    mae: float = Field(gt=0)
+    coverage_min: float = Field(default=0.85, ge=0, le=1)
+    coverage_max: float = Field(default=0.95, ge=0, le=1)
+
+
+class TargetParams(BaseModel):
+    """How one target is featurized, estimated, gated and tuned."""
+
+    model_config = ConfigDict(extra="forbid")
+    featurizer: dict = Field(default_factory=dict)
+    estimator: str
+    estimator_params: dict = Field(default_factory=dict)
+    thresholds: Thresholds
+    tuning: dict = Field(default_factory=lambda: {"trials": 20})
+
+
+class CVParams(BaseModel):
+    """Cross-validation settings."""
+
+    model_config = ConfigDict(extra="forbid")
+    n_splits: int = Field(default=5, ge=2)
+    group_by: str = Field(default="compound", pattern="^(compound|scaffold)$")
+
+
+class Params(BaseModel):
+    """Everything in ``params.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+    seed: int = 0
+    cv: CVParams = Field(default_factory=CVParams)
+    holdout_fraction: float = Field(default=0.15, ge=0, lt=1)
+    confidence: float = Field(default=0.9, gt=0, lt=1)
+    domain_threshold: float = Field(default=0.3, ge=0, le=1)
+    targets: dict[str, TargetParams]
+
+
+class ParamsError(ValueError):
+    """``params.yaml`` is missing or invalid; the message names the field."""
+
+
+def load_params(path: Path) -> Params:
+    """Read and validate ``path``.
+
+    Raises
+    ------
+    ParamsError
+        If the file is missing, not YAML, or a field is invalid.
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return Params.model_validate(data)
+    except FileNotFoundError:
+        raise ParamsError(f"{path} not found") from None
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path} is not valid YAML: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise ParamsError(f"{path}: {problems}") from None

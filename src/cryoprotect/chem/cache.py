@@ -6,12 +6,16 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cryoprotect.chem.featurizers import Features, MoleculeFeaturizer
+
+KEY_LIBRARIES = ("rdkit", "scikit-mol")
+"""Libraries whose version is part of the cache key: an upgrade may change the features."""
 
 
 class FeatureCache:
@@ -22,7 +26,8 @@ class FeatureCache:
 
     def path(self, featurizer: MoleculeFeaturizer) -> Path:
         """Return the file that holds the rows for ``featurizer``'s settings."""
-        text = json.dumps(featurizer.settings(), sort_keys=True)
+        key = {**featurizer.settings(), "libraries": {n: version(n) for n in KEY_LIBRARIES}}
+        text = json.dumps(key, sort_keys=True)
         return self.directory / f"features-{hashlib.sha256(text.encode()).hexdigest()[:16]}.parquet"
 
     def load(self, featurizer: MoleculeFeaturizer) -> pd.DataFrame:

@@ -41,14 +41,16 @@ class IncompatibleUnitsError(ValueError):
 def common_basis(components: Sequence[Component]) -> tuple[np.ndarray, str]:
     """Return the components' amounts on one basis, and the basis' unit.
 
+    Molar-convertible units (mM, M, %w/v) always become mol/L (``"M"``), so one composition
+    gets one set of features however it is written; other units stay as they are when all
+    components share them.
+
     Raises
     ------
     IncompatibleUnitsError
         If the units cannot be converted to one another (see the module notes).
     """
     units = {c.unit for c in components}
-    if len(units) == 1:
-        return np.array([c.amount for c in components], dtype=float), units.pop()
     if units <= {"M", "mM", "%w/v"}:
         amounts = []
         for c in components:
@@ -58,6 +60,8 @@ def common_basis(components: Sequence[Component]) -> tuple[np.ndarray, str]:
             else:
                 amounts.append(c.amount * MOLAR_FACTORS[c.unit])
         return np.array(amounts), "M"
+    if len(units) == 1:
+        return np.array([c.amount for c in components], dtype=float), units.pop()
     raise IncompatibleUnitsError(
         f"units {', '.join(sorted(units))} cannot be put on one basis (only mM, M and %w/v "
         "convert to one another)"
@@ -73,7 +77,9 @@ class MixtureFeaturizer(TransformerMixin, BaseEstimator):
     fraction. A mixture whose amounts sum to zero has zero pooled features. Then come
     ``slots`` component slots, filled in order of molecular weight: each slot's amount,
     fraction and molecular weight (zeros for an empty slot), which let a model see each
-    component's amount directly; components beyond the slots count in the pooled features only.
+    component's amount directly; a component listed with amount zero keeps its slot, so that
+    slots mean the same in every row of a design; components beyond the slots count in the
+    pooled features only.
 
     Parameters
     ----------

@@ -13,7 +13,7 @@ _GENERATOR = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
 def _fingerprint(smiles: str):
     mol = Chem.MolFromSmiles(smiles)
-    return None if mol is None else _GENERATOR.GetFingerprint(mol)
+    return None if mol is None or mol.GetNumAtoms() == 0 else _GENERATOR.GetFingerprint(mol)
 
 
 class TanimotoDomain:
@@ -28,7 +28,7 @@ class TanimotoDomain:
         self._fps = [fp for fp in map(_fingerprint, self.reference) if fp is not None]
 
     def similarity(self, smiles: Sequence[str]) -> np.ndarray:
-        """Return each molecule's highest similarity to the reference (NaN if unparseable)."""
+        """Return each molecule's highest similarity to the reference (NaN if unparseable/empty)."""
         out = np.full(len(smiles), np.nan)
         for i, text in enumerate(smiles):
             fp = _fingerprint(text)

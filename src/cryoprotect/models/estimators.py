@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor, VotingRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_selection import VarianceThreshold
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
@@ -113,7 +115,11 @@ class ArdGaussianProcess(RegressorMixin, BaseEstimator):
             normalize_y=True,
             n_restarts_optimizer=self.restarts,
             random_state=self.random_state,
-        ).fit(X, y)
+        )
+        with warnings.catch_warnings():
+            # A length scale at its upper bound marks an irrelevant feature: ARD at work.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.gp_.fit(X, y)
         self.n_features_in_ = X.shape[1]
         return self
 

@@ -12,6 +12,7 @@ import structlog
 from sklearn.model_selection import GroupShuffleSplit
 
 from cryoprotect.chem.cache import FeatureCache
+from cryoprotect.chem.mixtures import common_basis
 from cryoprotect.models.conformal import ConformalIntervals
 from cryoprotect.models.estimators import build_estimator
 from cryoprotect.models.features import feature_matrix
@@ -122,7 +123,7 @@ def _domain(spec: TargetSpec, frame: pd.DataFrame, threshold: float) -> dict:
             "kind": "mixture",
             "threshold": threshold,
             "reference": sorted({c.smiles for c in components}),
-            "units": sorted({c.unit for c in components}),
+            "units": sorted({common_basis(mixture)[1] for mixture in frame["components"]}),
         }
     return {"kind": "molecule", "threshold": threshold, "reference": sorted(set(frame["smiles"]))}
 
@@ -251,5 +252,11 @@ def train_model(
     oof = data.drop(columns=[c for c in ("components",) if c in data]).assign(
         prediction=cv.oof, fold=cv.fold, residual=residuals
     )
-    log.info("trained", target=spec.name, version=version, mae=cv.overall["mae"], coverage=coverage)
+    log.info(
+        "trained",
+        target=spec.name,
+        version=version,
+        mae_mean=cv.summary()["mae_mean"],
+        coverage=coverage,
+    )
     return TrainingOutcome(model, cv, oof)

@@ -61,8 +61,9 @@ class CVResult:
 
     def summary(self) -> dict[str, float]:
         """Mean and standard deviation across folds, and the pooled out-of-fold metrics."""
-        out = {f"{k}_mean": float(v) for k, v in self.per_fold.mean(numeric_only=True).items()}
-        out |= {f"{k}_std": float(v) for k, v in self.per_fold.std(numeric_only=True).items()}
+        metrics = self.per_fold.drop(columns="n")
+        out = {f"{k}_mean": float(v) for k, v in metrics.mean().items()}
+        out |= {f"{k}_std": float(v) for k, v in metrics.std().items()}
         return out | {f"{k}_pooled": v for k, v in self.overall.items()}
 
 

@@ -1,0 +1,301 @@
+"""``cryoprotect train``, ``predict`` and ``models``, run through the real CLI.
+
+A SQLite database is built and seeded with the curated reference data through the CLI, and
+Tg and viability models are trained on it with 3 folds and a small parameters file written
+here (20 extra trees each, so the module stays fast; the project's ``params.yaml`` settings
+take far longer to train). The input rows given to ``predict`` are made up.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cryoprotect.cli.main import app
+from cryoprotect.config import get_settings
+from cryoprotect.models.predict import OUTPUT_COLUMNS
+
+runner = CliRunner()
+
+PARAMS = """
+seed: 0
+cv: {n_splits: 5, group_by: compound}
+holdout_fraction: 0.15
+confidence: 0.9
+domain_threshold: 0.3
+targets:
+  tg:
+    featurizer: {descriptors: physchem, morgan_size: 256, maccs: false}
+    estimator: extra_trees
+    estimator_params: {n_estimators: 20}
+    thresholds: {mae: 15.0}
+  viability:
+    featurizer: {descriptors: physchem, morgan_size: 0}
+    estimator: extra_trees
+    estimator_params: {n_estimators: 20, max_features: 1.0}
+    thresholds: {mae: 3.0}
+"""
+
+PERFLUORODECANE = "FC(F)(F)" + "C(F)(F)" * 8 + "C(F)(F)F"
+TG_INPUT = pd.DataFrame(
+    {
+        "name": ["glycerol", "perfluorodecane", "broken", "nothing", "glucose"],
+        "smiles": ["OCC(O)CO", PERFLUORODECANE, "C1CC", "", "OCC1OC(O)C(O)C(O)C1O"],
+    }
+)
+VIABILITY_INPUT = pd.DataFrame(
+    {
+        "id": ["a", "b", "c"],
+        "components": [
+            "sucrose:2 level;glycerol:3 level;isoleucine:0 level",
+            "CS(C)=O:10 %v/v",
+            "foo:1 level",
+        ],
+    }
+)
+
+
+def run(url: str, *args: str):
+    return runner.invoke(app, ["--database-url", url, *args])
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Settings are read once per process: read them again around every test."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A seeded SQLite database, models and cache folders, and trained Tg/viability models."""
+    root = tmp_path_factory.mktemp("cli-models")
+    url = f"sqlite:///{root / 'cryoprotect.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CRYOPROTECT_MODELS_DIR", str(root / "models"))
+        patch.setenv("CRYOPROTECT_CACHE_DIR", str(root / "cache"))
+        get_settings.cache_clear()
+        assert run(url, "db", "upgrade").exit_code == 0
+        seeded = run(url, "db", "seed")
+        assert seeded.exit_code == 0, seeded.output
+        params = root / "params.yaml"
+        params.write_text(PARAMS)
+        trained = {}
+        for name in ("tg", "viability"):
+            result = run(
+                url, "train", name, "--n-splits", "3", "--params", str(params), "--format", "json"
+            )
+            assert result.exit_code == 0, result.output
+            trained[name] = json.loads(result.stdout)
+        yield {"root": root, "url": url, "trained": trained}
+    get_settings.cache_clear()
+
+
+def predict(workspace, name: str, frame: pd.DataFrame, *options: str, filename="out.csv"):
+    root = workspace["root"]
+    source, target = root / f"in-{filename}", root / filename
+    frame.to_csv(source, index=False)
+    result = run(
+        workspace["url"],
+        "predict",
+        name,
+        "--input",
+        str(source),
+        "--output",
+        str(target),
+        *options,
+    )
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(target, dtype=str, keep_default_na=False), result
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_train_reports_and_registers(workspace):
+    root = workspace["root"]
+    for name, out in workspace["trained"].items():
+        assert out["target"] == name
+        assert (root / "models" / name / out["version"] / "model.json").is_file()
+        assert out["path"] == str(root / "models" / name / out["version"])
+        assert out["rows"] > 3
+        assert out["mae"] > 0 and 0 <= out["interval_coverage"] <= 1
+        assert set(out["gate"]) == {"passed", "failures", "thresholds"}
+    assert workspace["trained"]["tg"]["rows"] > 500
+    assert list((root / "cache").glob("features-*.parquet"))
+
+
+def test_predict_tg(workspace):
+    out, result = predict(workspace, "tg", TG_INPUT)
+    assert list(out.columns) == [*TG_INPUT.columns, *OUTPUT_COLUMNS]
+    assert out["name"].tolist() == TG_INPUT["name"].tolist()
+    assert out["smiles"].tolist() == TG_INPUT["smiles"].tolist()
+    good = out["name"].isin(["glycerol", "perfluorodecane", "glucose"])
+    bad = out.loc[~good]
+    assert "C1CC" in bad["error"].iloc[0]
+    assert bad["error"].iloc[1] == "empty SMILES"
+    assert (bad[["prediction", "lower", "upper"]] == "").all().all()
+    assert (bad["in_domain"] == "False").all()
+    rows = out.loc[good]
+    assert (rows["error"] == "").all()
+    prediction, lower, upper = (rows[c].astype(float) for c in ("prediction", "lower", "upper"))
+    assert (lower <= prediction).all() and (prediction <= upper).all()
+    assert (upper > lower).all()
+    assert prediction.between(100, 500).all()  # trees predict within the training Tg range (K)
+    # Glycerol and glucose are training molecules; nothing like perfluorodecane is.
+    assert rows["in_domain"].tolist() == ["True", "False", "True"]
+    assert (out["model_version"] == workspace["trained"]["tg"]["version"]).all()
+    assert "wrote 5 rows" in result.stderr and "2 with an error" in result.stderr
+
+
+def test_lower_confidence_gives_narrower_intervals(workspace):
+    wide, _ = predict(workspace, "tg", TG_INPUT.head(2), "--confidence", "0.9", filename="w.csv")
+    narrow, _ = predict(workspace, "tg", TG_INPUT.head(2), "--confidence", "0.5", filename="n.csv")
+    assert narrow["prediction"].tolist() == wide["prediction"].tolist()
+    width = {
+        name: frame["upper"].astype(float) - frame["lower"].astype(float)
+        for name, frame in (("wide", wide), ("narrow", narrow))
+    }
+    assert (width["narrow"] < width["wide"]).all()
+
+
+@pytest.mark.parametrize("confidence", ["0", "1", "1.5"])
+def test_confidence_outside_0_1_is_refused(workspace, confidence):
+    source = workspace["root"] / "conf.csv"
+    TG_INPUT.to_csv(source, index=False)
+    result = run(
+        workspace["url"],
+        "predict",
+        "tg",
+        "--input",
+        str(source),
+        "--output",
+        str(workspace["root"] / "conf-out.csv"),
+        "--confidence",
+        confidence,
+    )
+    assert "--confidence must be between 0 and 1" in one_line_error(result)
+
+
+def test_predict_viability(workspace):
+    out, _ = predict(workspace, "viability", VIABILITY_INPUT, filename="v.csv")
+    assert list(out.columns) == [*VIABILITY_INPUT.columns, *OUTPUT_COLUMNS]
+    good, dmso, foo = (out.iloc[i] for i in range(3))
+    assert good["error"] == "" and good["in_domain"] == "True"
+    assert float(good["lower"]) <= float(good["prediction"]) <= float(good["upper"])
+    # DMSO in %v/v is predicted but outside the domain: no training mixture is like it.
+    assert dmso["error"] == "" and dmso["in_domain"] == "False"
+    assert float(dmso["lower"]) <= float(dmso["prediction"]) <= float(dmso["upper"])
+    assert "'foo'" in foo["error"] and foo["prediction"] == "" and foo["in_domain"] == "False"
+    assert (out["model_version"] == workspace["trained"]["viability"]["version"]).all()
+
+
+def test_missing_column_is_a_one_line_failure(workspace):
+    source = workspace["root"] / "nocolumn.csv"
+    source.write_text("name,structure\nglycerol,OCC(O)CO\n")
+    target = workspace["root"] / "nocolumn-out.csv"
+    result = run(workspace["url"], "predict", "tg", "--input", str(source), "--output", str(target))
+    line = one_line_error(result)
+    assert "smiles" in line and "tg" in line
+    assert not target.exists()
+
+
+def test_binary_input_is_refused(workspace):
+    source = workspace["root"] / "binary.csv"
+    source.write_bytes(bytes(range(256)) * 8)
+    target = workspace["root"] / "binary-out.csv"
+    result = run(workspace["url"], "predict", "tg", "--input", str(source), "--output", str(target))
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "binary.csv" in one_line_error(result)
+    assert not target.exists()
+
+
+def test_missing_input_file_is_refused(workspace):
+    result = run(
+        workspace["url"],
+        "predict",
+        "tg",
+        "--input",
+        str(workspace["root"] / "absent.csv"),
+        "--output",
+        str(workspace["root"] / "absent-out.csv"),
+    )
+    assert "cannot read" in one_line_error(result)
+
+
+def test_predict_without_a_model_names_the_train_command(workspace, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRYOPROTECT_MODELS_DIR", str(tmp_path / "empty-models"))
+    get_settings.cache_clear()
+    source = tmp_path / "in.csv"
+    TG_INPUT.to_csv(source, index=False)
+    result = run(
+        workspace["url"],
+        "predict",
+        "tg",
+        "--input",
+        str(source),
+        "--output",
+        str(tmp_path / "out.csv"),
+    )
+    assert "cryoprotect train tg" in one_line_error(result)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_unknown_target_is_refused(workspace):
+    result = run(workspace["url"], "models", "show", "melting-point")
+    assert "unknown target 'melting-point'" in one_line_error(result)
+
+
+def test_models_list_show_and_promote(workspace):
+    url = workspace["url"]
+    tg, viability = workspace["trained"]["tg"], workspace["trained"]["viability"]
+    listed = run(url, "models", "list", "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)["models"]
+    assert {(r["target"], r["version"]) for r in rows} >= {
+        ("tg", tg["version"]),
+        ("viability", viability["version"]),
+    }
+    only = json.loads(run(url, "models", "list", "--target", "tg", "--format", "json").stdout)
+    assert {r["target"] for r in only["models"]} == {"tg"}
+    mae = {r["version"]: r["mae"] for r in rows}
+    assert mae[tg["version"]] == pytest.approx(tg["mae"])
+
+    shown = run(url, "models", "show", "tg", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    card = json.loads(shown.stdout)
+    assert card["target"] == "tg" and card["version"] == tg["version"]
+    assert {"data", "validation", "libraries", "featurizer", "estimator"} <= set(card)
+    assert len(card["data"]["snapshot_hash"]) == 64
+    assert card["validation"]["method"] == "grouped 3-fold CV by compound"
+    assert card["estimator"] == {"name": "extra_trees", "params": {"n_estimators": 20}}
+    assert card["validation"]["gate"]["thresholds"]["mae"] == 15.0
+    assert (
+        json.loads(run(url, "models", "show", "tg", tg["version"], "--format", "json").stdout)[
+            "version"
+        ]
+        == tg["version"]
+    )
+
+    promoted = run(url, "models", "promote", "tg", tg["version"])
+    assert promoted.exit_code == 0, promoted.output
+    assert tg["version"] in promoted.stdout
+    rows = json.loads(run(url, "models", "list", "--format", "json").stdout)["models"]
+    production = {(r["target"], r["version"]) for r in rows if r["production"]}
+    assert production == {("tg", tg["version"])}
+
+    unknown = run(url, "models", "promote", "tg", "19990101T000000000000Z")
+    assert "19990101T000000000000Z" in one_line_error(unknown)
+    missing = run(url, "models", "show", "iri", "--format", "json")
+    assert missing.exit_code == 1
+    assert "cryoprotect train iri" in json.loads(missing.stdout)["message"]

@@ -42,8 +42,7 @@ def outcome(tg_frame):
 
 @pytest.fixture(scope="module")
 def X(tg_frame):
-    spec = target("tg")
-    return training_arrays(spec, tg_frame, spec.featurizer).X
+    return training_arrays(target("tg"), tg_frame, SETTINGS.featurizer).X
 
 
 def test_training_frame_is_what_training_expects(tg_frame):

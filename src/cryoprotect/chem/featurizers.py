@@ -83,7 +83,7 @@ class MoleculeFeaturizer(TransformerMixin, BaseEstimator):
         morgan_chirality: bool = True,
         maccs: bool = False,
         n_jobs: int = 1,
-        batch_size: int = 500,
+        batch_size: int = 250,
         progress: bool = False,
     ) -> None:
         self.descriptors = descriptors

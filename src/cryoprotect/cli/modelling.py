@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from cryoprotect.chem.cache import FeatureCache
 from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, engine, fail, settings
 from cryoprotect.db.datasets import frame_hash, molecule_names, training_frame
+from cryoprotect.db.model_versions import record_model_version, set_production
 from cryoprotect.models import registry
 from cryoprotect.models.explain import explain as explain_model
 from cryoprotect.models.predict import UnusableInputError, predict_frame
@@ -103,8 +104,18 @@ def train(
         names=molecule_names(eng),
     )
     path = registry.save(outcome.model, cfg.resolved_models_dir)
+    version = outcome.model.version
+    record_model_version(
+        eng,
+        spec.name,
+        version,
+        str(path),
+        outcome.model.card["data"]["snapshot_hash"],
+        outcome.cv.summary(),
+    )
     if promote:
-        registry.promote(cfg.resolved_models_dir, spec.name, outcome.model.version)
+        registry.promote(cfg.resolved_models_dir, spec.name, version)
+        set_production(eng, spec.name, version)
     summary = outcome.cv.summary()
     result = {
         "gate": outcome.model.card["validation"]["gate"],
@@ -294,4 +305,6 @@ def promote_model(
         registry.promote(settings(ctx).resolved_models_dir, _spec(name).name, version)
     except registry.ModelNotFoundError as error:
         fail(str(error))
+    with contextlib.suppress(LookupError, OperationalError):  # trained against another database
+        set_production(engine(ctx), name, version)
     typer.echo(f"{name} production model: {version}")

@@ -33,12 +33,12 @@ LIBRARIES = ("cryoprotect", "scikit-learn", "rdkit", "scikit-mol", "numpy", "pan
 
 @dataclass
 class TrainSettings:
-    """How to train: folds, seed, estimator and featurizer (defaults from the target spec)."""
+    """How to train: folds, seed, estimator and featurizer (see params.yaml)."""
 
     n_splits: int = 5
     seed: int = 0
     group_by: str = "compound"
-    estimator: str | None = None
+    estimator: str = "extra_trees"
     estimator_params: dict = field(default_factory=dict)
     featurizer: dict = field(default_factory=dict)
     domain_threshold: float = 0.3
@@ -182,14 +182,10 @@ def train_model(
 
     Rows whose inputs cannot be featurized are left out and logged.
     """
-    featurizer = {**spec.featurizer, **settings.featurizer}
+    featurizer = dict(settings.featurizer)
     arrays = training_arrays(spec, frame, featurizer, settings.group_by, cache)
     data, X, y, groups = arrays.data, arrays.X, arrays.y, arrays.groups
-    name = settings.estimator or spec.estimator
-    params = {
-        **(spec.estimator_params if name == spec.estimator else {}),
-        **settings.estimator_params,
-    }
+    name, params = settings.estimator, dict(settings.estimator_params)
 
     def make():
         return build_estimator(name, params, settings.seed)

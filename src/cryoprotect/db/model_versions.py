@@ -1,0 +1,45 @@
+"""The ``model_versions`` table: which trained models exist and which one serves."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select, update
+
+from cryoprotect.db.engine import transaction
+from cryoprotect.db.schema import ModelVersion
+
+
+def record_model_version(
+    engine: Engine, target: str, version: str, path: str, data_hash: str, metrics: dict
+) -> None:
+    """Register a newly trained model version as a candidate."""
+    with transaction(engine) as session:
+        session.add(
+            ModelVersion(
+                property=target,
+                version=version,
+                stage="candidate",
+                artifact_path=path,
+                data_hash=data_hash,
+                metrics=metrics,
+            )
+        )
+
+
+def set_production(engine: Engine, target: str, version: str) -> None:
+    """Make ``version`` the production model of ``target``; the previous one is archived."""
+    with transaction(engine) as session:
+        known = session.scalar(
+            select(ModelVersion.id).where(
+                ModelVersion.property == target, ModelVersion.version == version
+            )
+        )
+        if known is None:
+            raise LookupError(f"model version {version!r} of {target} is not registered")
+        session.execute(
+            update(ModelVersion)
+            .where(ModelVersion.property == target, ModelVersion.stage == "production")
+            .values(stage="archived")
+        )
+        session.execute(
+            update(ModelVersion).where(ModelVersion.id == known).values(stage="production")
+        )

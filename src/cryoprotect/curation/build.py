@@ -254,13 +254,25 @@ def _frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
+def _tables(data: CuratedData) -> dict[str, pd.DataFrame]:
+    tables = {f"experiments_{p}.csv": f for p, f in data.experiments.items()}
+    return tables | {"molecules.csv": data.molecules, "rejects.csv": data.rejects}
+
+
+OUTPUT_FILES: tuple[str, ...] = (
+    *(f"experiments_{p}.csv" for p in PROPERTIES),
+    "molecules.csv",
+    "rejects.csv",
+    "summary.json",
+)
+"""The files :func:`write` produces."""
+
+
 def write(data: CuratedData, out_dir: Path) -> list[Path]:
-    """Write the curated tables to ``out_dir`` and return the paths written."""
+    """Write the curated tables (:data:`OUTPUT_FILES`) to ``out_dir``; return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    tables = {f"experiments_{p}.csv": f for p, f in data.experiments.items()}
-    tables |= {"molecules.csv": data.molecules, "rejects.csv": data.rejects}
-    for filename, frame in tables.items():
+    for filename, frame in _tables(data).items():
         path = out_dir / filename
         frame.to_csv(path, index=False, lineterminator="\n")
         written.append(path)

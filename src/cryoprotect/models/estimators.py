@@ -26,6 +26,10 @@ def _prepare() -> list:
     ]
 
 
+def _forest(model_class, seed: int, **params) -> Pipeline:
+    return Pipeline([*_prepare(), ("model", model_class(random_state=seed, **params))])
+
+
 def extra_trees(
     seed: int,
     n_estimators: int = 500,
@@ -34,14 +38,14 @@ def extra_trees(
     n_jobs: int = 1,
 ) -> Pipeline:
     """Build extremely randomised trees on imputed features."""
-    model = ExtraTreesRegressor(
+    return _forest(
+        ExtraTreesRegressor,
+        seed,
         n_estimators=n_estimators,
         max_features=max_features,
         min_samples_leaf=min_samples_leaf,
-        random_state=seed,
         n_jobs=n_jobs,
     )
-    return Pipeline([*_prepare(), ("model", model)])
 
 
 def random_forest(
@@ -52,14 +56,14 @@ def random_forest(
     n_jobs: int = 1,
 ) -> Pipeline:
     """Build a random forest on imputed features."""
-    model = RandomForestRegressor(
+    return _forest(
+        RandomForestRegressor,
+        seed,
         n_estimators=n_estimators,
         max_features=max_features,
         min_samples_leaf=min_samples_leaf,
-        random_state=seed,
         n_jobs=n_jobs,
     )
-    return Pipeline([*_prepare(), ("model", model)])
 
 
 def svr(

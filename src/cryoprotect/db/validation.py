@@ -1,0 +1,315 @@
+"""Validation of experiment tables: every problem found, with its row and field.
+
+Validation runs over the whole file first and collects every problem with its row (the line
+of the CSV file, the header being line 1) and field, so that nothing is written from a file
+that has any.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cryoprotect.chem.structures import InvalidStructureError, Structure, standardize
+from cryoprotect.db.schema import Experiment, Molecule, MoleculeSynonym, PropertyDef
+from cryoprotect.records import EXPERIMENT_COLUMNS, REQUIRED_COLUMNS, parse_components
+from cryoprotect.vocabulary import AMOUNT_UNITS
+
+FIRST_DATA_LINE = 2
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem of an input file: where (line and field) and what."""
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.line}, field '{self.field}': {self.message}"
+
+
+class ImportValidationError(ValueError):
+    """The input has problems; nothing was written. ``errors`` lists each one."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} problem(s): " + "; ".join(map(str, errors[:5])))
+
+
+@dataclass
+class ValidComponent:
+    """A mixture component of a valid row: a known molecule id or a new structure."""
+
+    molecule: Structure | int
+    amount: float
+    unit: str
+
+
+@dataclass
+class ValidRecord:
+    """A valid row: its line, cleaned values, and its structure or components."""
+
+    line: int
+    values: dict
+    structure: Structure | None = None
+    components: list[ValidComponent] = field(default_factory=list)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read an experiment CSV as text columns, or raise :class:`ImportValidationError`."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ImportValidationError(
+            [RowError(1, "file", f"not a readable CSV file: {error}")]
+        ) from None
+    return frame
+
+
+def _float(text: str, line: int, name: str, errors: list[RowError]) -> float | None:
+    """Parse an optional finite number; record an error for text that is not one."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        errors.append(RowError(line, name, f"{text!r} is not a number"))
+        return None
+    if not math.isfinite(number):
+        errors.append(RowError(line, name, f"{text!r} is not a finite number"))
+        return None
+    return number
+
+
+class _Validator:
+    """Checks rows against the properties and molecules in the database."""
+
+    def __init__(self, session: Session) -> None:
+        self.properties = {p.code: p for p in session.scalars(select(PropertyDef))}
+        self.session = session
+        self._names: dict[str, list[int]] = {}
+        self._file_names: dict[str, Structure] = {}
+
+    def header(self, columns: Iterable[str]) -> list[RowError]:
+        columns = list(columns)
+        errors = [
+            RowError(1, c, "unknown column (see the README for the format)")
+            for c in columns
+            if c not in EXPERIMENT_COLUMNS
+        ]
+        errors += [
+            RowError(1, c, "required column missing") for c in REQUIRED_COLUMNS if c not in columns
+        ]
+        if "smiles" not in columns and "components" not in columns:
+            errors.append(RowError(1, "smiles", "a 'smiles' or 'components' column is required"))
+        return errors
+
+    def row(self, line: int, raw: dict[str, str]) -> tuple[ValidRecord, list[RowError]]:
+        values = {c: raw.get(c, "").strip() for c in EXPERIMENT_COLUMNS}
+        errors: list[RowError] = []
+        record = ValidRecord(line, values)
+        prop = self.properties.get(values["property"])
+        if prop is None:
+            known = ", ".join(sorted(self.properties))
+            errors.append(
+                RowError(
+                    line, "property", f"unknown property {values['property']!r} (known: {known})"
+                )
+            )
+        value = _float(values["value"], line, "value", errors)
+        if value is None and not any(e.field == "value" for e in errors):
+            errors.append(RowError(line, "value", "required"))
+        if prop is not None:
+            if values["unit"] != prop.unit:
+                errors.append(
+                    RowError(
+                        line,
+                        "unit",
+                        f"unit {values['unit']!r} is not allowed "
+                        f"for {prop.code}; use {prop.unit!r}",
+                    )
+                )
+            if value is not None and not prop.min_value <= value <= prop.max_value:
+                errors.append(
+                    RowError(
+                        line,
+                        "value",
+                        f"{value:g} {prop.unit} is outside the "
+                        f"range of {prop.code} [{prop.min_value:g}, "
+                        f"{prop.max_value:g}]",
+                    )
+                )
+        for name in ("uncertainty", "concentration", "cooling_rate_k_per_min"):
+            number = _float(values[name], line, name, errors)
+            if number is not None and (
+                number < 0 or (name == "cooling_rate_k_per_min" and number == 0)
+            ):
+                errors.append(RowError(line, name, f"{number:g} must be positive"))
+            values[name] = number
+        values["value"] = value
+        if (values["concentration"] is None) != (not values["concentration_unit"]):
+            errors.append(
+                RowError(
+                    line, "concentration_unit", "concentration and concentration_unit go together"
+                )
+            )
+        elif values["concentration_unit"] and values["concentration_unit"] not in AMOUNT_UNITS:
+            errors.append(
+                RowError(
+                    line,
+                    "concentration_unit",
+                    f"unknown unit {values['concentration_unit']!r} (allowed: "
+                    f"{', '.join(AMOUNT_UNITS)})",
+                )
+            )
+        if not values["citation"]:
+            errors.append(
+                RowError(
+                    line, "citation", "required: the paper, data set or lab notebook of the value"
+                )
+            )
+        in_solution = prop.in_solution if prop is not None else True
+        if bool(values["smiles"]) == bool(values["components"]):
+            errors.append(
+                RowError(
+                    line,
+                    "smiles",
+                    "give exactly one of 'smiles' (a molecule) or 'components' (a mixture)",
+                )
+            )
+        elif values["smiles"]:
+            self._structure(record, in_solution, errors)
+        else:
+            self._components(record, errors)
+        return record, errors
+
+    def _structure(self, record: ValidRecord, in_solution: bool, errors: list[RowError]) -> None:
+        values = record.values
+        try:
+            record.structure = standardize(values["smiles"], strip_counterions=in_solution)
+        except InvalidStructureError as error:
+            errors.append(RowError(record.line, "smiles", str(error)))
+            return
+        if values["name"]:
+            self._file_names.setdefault(values["name"].casefold(), record.structure)
+        if values["inchikey"] and values["inchikey"] != record.structure.inchikey:
+            errors.append(
+                RowError(
+                    record.line,
+                    "inchikey",
+                    f"{values['inchikey']} disagrees with the SMILES ({record.structure.inchikey})",
+                )
+            )
+
+    def _components(self, record: ValidRecord, errors: list[RowError]) -> None:
+        try:
+            entries = parse_components(record.values["components"])
+        except ValueError as error:
+            errors.append(RowError(record.line, "components", str(error)))
+            return
+        for entry in entries:
+            matches = self._by_name(entry.identifier)
+            if len(matches) > 1:
+                errors.append(
+                    RowError(
+                        record.line,
+                        "components",
+                        f"name {entry.identifier!r} is ambiguous ({len(matches)} molecules)",
+                    )
+                )
+                continue
+            if matches:
+                record.components.append(ValidComponent(matches[0], entry.amount, entry.unit))
+                continue
+            if entry.identifier.casefold() in self._file_names:
+                structure = self._file_names[entry.identifier.casefold()]
+                record.components.append(ValidComponent(structure, entry.amount, entry.unit))
+                continue
+            try:
+                structure = standardize(entry.identifier, strip_counterions=True)
+            except InvalidStructureError:
+                errors.append(
+                    RowError(
+                        record.line,
+                        "components",
+                        f"{entry.identifier!r} is neither a known molecule name nor a valid SMILES",
+                    )
+                )
+                continue
+            record.components.append(ValidComponent(structure, entry.amount, entry.unit))
+        molecules = [
+            c.molecule if isinstance(c.molecule, int) else c.molecule.inchikey
+            for c in record.components
+        ]
+        if len(set(molecules)) != len(molecules):
+            errors.append(RowError(record.line, "components", "a molecule is listed twice"))
+
+    def _by_name(self, name: str) -> list[int]:
+        key = name.casefold()
+        if key not in self._names:
+            by_name = select(Molecule.id).where(func.lower(Molecule.name) == key)
+            by_synonym = select(MoleculeSynonym.molecule_id).where(
+                func.lower(MoleculeSynonym.synonym) == key
+            )
+            self._names[key] = sorted(set(self.session.scalars(by_name.union(by_synonym))))
+        return self._names[key]
+
+
+def validate(session: Session, frame: pd.DataFrame, on_existing: str) -> list[ValidRecord]:
+    """Validate every row of ``frame``; raise :class:`ImportValidationError` listing all problems.
+
+    ``on_existing`` is ``"error"`` (a ``record_id`` already in the database is a problem) or
+    ``"skip"`` (such rows are left out, which makes seeding idempotent).
+    """
+    validator = _Validator(session)
+    errors = validator.header(frame.columns)
+    if errors:
+        raise ImportValidationError(errors)
+    records: list[ValidRecord] = []
+    seen: dict[str, int] = {}
+    for offset, raw in enumerate(frame.to_dict("records")):
+        record, row_errors = validator.row(FIRST_DATA_LINE + offset, raw)
+        record_id = record.values["record_id"]
+        if record_id:
+            if record_id in seen:
+                row_errors.append(
+                    RowError(
+                        record.line, "record_id", f"{record_id!r} repeats row {seen[record_id]}"
+                    )
+                )
+            seen.setdefault(record_id, record.line)
+        errors += row_errors
+        records.append(record)
+    if errors:
+        raise ImportValidationError(errors)
+    existing = _existing_record_ids(session, list(seen))
+    if existing and on_existing == "error":
+        raise ImportValidationError(
+            [
+                RowError(
+                    r.line, "record_id", f"{r.values['record_id']!r} is already in the database"
+                )
+                for r in records
+                if r.values["record_id"] in existing
+            ]
+        )
+    return [r for r in records if r.values["record_id"] not in existing]
+
+
+def _existing_record_ids(session: Session, record_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(record_ids), 500):
+        chunk = record_ids[start : start + 500]
+        found |= set(
+            session.scalars(select(Experiment.record_id).where(Experiment.record_id.in_(chunk)))
+        )
+    return found

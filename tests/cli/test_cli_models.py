@@ -299,3 +299,15 @@ def test_models_list_show_and_promote(workspace):
     missing = run(url, "models", "show", "iri", "--format", "json")
     assert missing.exit_code == 1
     assert "cryoprotect train iri" in json.loads(missing.stdout)["message"]
+
+
+def test_a_tg_salt_is_predicted_for_its_parent_and_flagged_out_of_domain(workspace):
+    source = workspace["root"] / "salt.csv"
+    pd.DataFrame({"smiles": ["CCCCCC(=O)[O-].[Na+]", "CCCCCC(=O)O"]}).to_csv(source, index=False)
+    out = workspace["root"] / "salt-out.csv"
+    result = run(workspace["url"], "predict", "tg", "--input", str(source), "--output", str(out))
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out, keep_default_na=False)
+    assert rows["error"].tolist() == ["", ""]
+    assert rows["prediction"][0] == pytest.approx(rows["prediction"][1])
+    assert not bool(rows["in_domain"][0])

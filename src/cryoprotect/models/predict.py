@@ -24,11 +24,21 @@ class UnusableInputError(ValueError):
     """The input as a whole cannot be used (for example a required column is missing)."""
 
 
-def _molecule(text: str, in_solution: bool) -> tuple[str | None, str | None]:
+def _molecule(text: str, in_solution: bool) -> tuple[str | None, str | None, bool]:
+    """Standardise one input structure: ``(smiles, error, parent of a salt or hydrate)``.
+
+    A salt or hydrate of a pure-compound property (Tg) is predicted for its parent compound,
+    and flagged out of domain: the training data hold no salts or hydrates.
+    """
     try:
-        return standardize(text, strip_counterions=in_solution).canonical_smiles, None
+        return standardize(text, strip_counterions=in_solution).canonical_smiles, None, False
     except InvalidStructureError as error:
-        return None, str(error)
+        if in_solution or error.kind != "multiple_fragments":
+            return None, str(error), False
+    try:
+        return standardize(text, strip_counterions=True).canonical_smiles, None, True
+    except InvalidStructureError as error:
+        return None, str(error), False
 
 
 def _mixture(text: str, resolve: Callable[[str], str | None]):
@@ -40,14 +50,14 @@ def _mixture(text: str, resolve: Callable[[str], str | None]):
     for entry in entries:
         smiles = resolve(entry.identifier)
         if smiles is None:
-            smiles, error = _molecule(entry.identifier, True)
+            smiles, error, _ = _molecule(entry.identifier, True)
             if error:
                 return None, f"{entry.identifier!r} is neither a known molecule name nor a SMILES"
         components.append(Component(smiles, entry.amount, entry.unit))
     return components, None
 
 
-def _prepared(model: TrainedModel, frame: pd.DataFrame, resolve) -> tuple[pd.DataFrame, list]:
+def _prepared(model: TrainedModel, frame: pd.DataFrame, resolve):
     spec = target(model.target)
     missing = [c for c in spec.input_columns if c not in frame.columns]
     if missing:
@@ -56,20 +66,23 @@ def _prepared(model: TrainedModel, frame: pd.DataFrame, resolve) -> tuple[pd.Dat
         )
     errors: list[str | None] = []
     subjects = []
+    parents = []
     for raw in frame[spec.input_columns[0]].fillna("").astype(str):
+        parent = False
         if spec.subject == "mixture":
             subject, error = _mixture(raw, resolve)
         else:
-            subject, error = _molecule(raw, PROPERTIES[spec.name].in_solution)
+            subject, error, parent = _molecule(raw, PROPERTIES[spec.name].in_solution)
         subjects.append(subject)
         errors.append(error)
+        parents.append(parent)
     column = "components" if spec.subject == "mixture" else "smiles"
     prepared = pd.DataFrame({column: [s if s is not None else "" for s in subjects]})
     if spec.subject == "mixture":
         prepared[column] = [s or [] for s in subjects]
     if spec.uses_concentration:
         prepared["concentration_mM"] = frame["concentration_mM"].to_numpy()
-    return prepared, errors
+    return prepared, errors, np.array(parents, dtype=bool)
 
 
 def _in_domain(model: TrainedModel, prepared: pd.DataFrame) -> np.ndarray:
@@ -102,7 +115,7 @@ def predict_frame(
     UnusableInputError
         If a column the target needs is missing.
     """
-    prepared, errors = _prepared(model, frame, resolve)
+    prepared, errors, parents = _prepared(model, frame, resolve)
     ok = np.array([e is None for e in errors], dtype=bool)
     out = frame.copy()
     prediction = np.full(len(frame), np.nan)
@@ -120,6 +133,7 @@ def predict_frame(
     domain = np.zeros(len(frame), dtype=bool)
     if done.any():
         domain[done] = _in_domain(model, prepared.loc[done])
+    domain[parents] = False
     out["prediction"] = np.where(done, prediction, np.nan)
     out["lower"] = np.where(done, lower, np.nan)
     out["upper"] = np.where(done, upper, np.nan)

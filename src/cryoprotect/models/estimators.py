@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -26,44 +27,23 @@ def _prepare() -> list:
     ]
 
 
-def _forest(model_class, seed: int, **params) -> Pipeline:
-    return Pipeline([*_prepare(), ("model", model_class(random_state=seed, **params))])
-
-
-def extra_trees(
+def forest(
+    model_class: type,
     seed: int,
     n_estimators: int = 500,
     max_features: float = 0.3,
     min_samples_leaf: int = 1,
     n_jobs: int = 1,
 ) -> Pipeline:
-    """Build extremely randomised trees on imputed features."""
-    return _forest(
-        ExtraTreesRegressor,
-        seed,
+    """Build a tree ensemble (extra trees or a random forest) on imputed features."""
+    model = model_class(
         n_estimators=n_estimators,
         max_features=max_features,
         min_samples_leaf=min_samples_leaf,
         n_jobs=n_jobs,
+        random_state=seed,
     )
-
-
-def random_forest(
-    seed: int,
-    n_estimators: int = 500,
-    max_features: float = 0.3,
-    min_samples_leaf: int = 1,
-    n_jobs: int = 1,
-) -> Pipeline:
-    """Build a random forest on imputed features."""
-    return _forest(
-        RandomForestRegressor,
-        seed,
-        n_estimators=n_estimators,
-        max_features=max_features,
-        min_samples_leaf=min_samples_leaf,
-        n_jobs=n_jobs,
-    )
+    return Pipeline([*_prepare(), ("model", model)])
 
 
 def svr(
@@ -90,8 +70,12 @@ def svr_extra_trees(
             ("svr", svr(seed, C=C, epsilon=epsilon)),
             (
                 "extra_trees",
-                extra_trees(
-                    seed, n_estimators=n_estimators, max_features=max_features, n_jobs=n_jobs
+                forest(
+                    ExtraTreesRegressor,
+                    seed,
+                    n_estimators=n_estimators,
+                    max_features=max_features,
+                    n_jobs=n_jobs,
                 ),
             ),
         ]
@@ -149,8 +133,8 @@ def gaussian_process(
 
 ESTIMATORS: dict[str, Callable] = {
     "gaussian_process": gaussian_process,
-    "extra_trees": extra_trees,
-    "random_forest": random_forest,
+    "extra_trees": partial(forest, ExtraTreesRegressor),
+    "random_forest": partial(forest, RandomForestRegressor),
     "svr": svr,
     "svr_extra_trees": svr_extra_trees,
 }

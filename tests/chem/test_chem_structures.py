@@ -128,9 +128,18 @@ def test_strip_counterions_keeps_a_mixture_of_two_organics_rejected():
     assert caught.value.kind == "multiple_fragments"
 
 
-def test_strip_counterions_also_removes_listed_solvents():
-    # RDKit's fragment list holds common solvents (ethanol here) besides counterions.
-    assert standardize("CCO.OCC(O)CO", strip_counterions=True) == standardize("OCC(O)CO")
+@pytest.mark.parametrize("smiles", ["CCO.OCC(O)CO", "CN(C)C=O.OCC(O)CO", "[Na+].[Cl-]"])
+def test_strip_counterions_never_drops_an_organic_fragment(smiles):
+    # An organic co-solvent makes the input a mixture; salt alone leaves nothing organic.
+    with pytest.raises(InvalidStructureError) as caught:
+        standardize(smiles, strip_counterions=True)
+    assert caught.value.kind == "multiple_fragments"
+
+
+def test_strip_counterions_removes_water_and_inorganic_ions():
+    assert standardize("O.[K+].OCC(O)C(=O)[O-]", strip_counterions=True) == standardize(
+        "OCC(O)C(=O)O"
+    )
 
 
 def test_strip_counterions_leaves_a_neutral_molecule_alone():

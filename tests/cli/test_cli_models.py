@@ -9,6 +9,7 @@ take far longer to train). The input rows given to ``predict`` are made up.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -32,6 +33,11 @@ targets:
     estimator: extra_trees
     estimator_params: {n_estimators: 20}
     thresholds: {mae: 15.0}
+  iri:
+    featurizer: {descriptors: physchem, morgan_size: 0}
+    estimator: extra_trees
+    estimator_params: {n_estimators: 20}
+    thresholds: {mae: 16.0}
   viability:
     featurizer: {descriptors: physchem, morgan_size: 0}
     estimator: extra_trees
@@ -85,7 +91,7 @@ def workspace(tmp_path_factory):
         params = root / "params.yaml"
         params.write_text(PARAMS)
         trained = {}
-        for name in ("tg", "viability"):
+        for name in ("tg", "iri", "viability"):
             result = run(
                 url, "train", name, "--n-splits", "3", "--params", str(params), "--format", "json"
             )
@@ -144,7 +150,7 @@ def test_predict_tg(workspace):
     assert "C1CC" in bad["error"].iloc[0]
     assert bad["error"].iloc[1] == "empty SMILES"
     assert (bad[["prediction", "lower", "upper"]] == "").all().all()
-    assert (bad["in_domain"] == "False").all()
+    assert (bad["in_domain"] == "false").all()
     rows = out.loc[good]
     assert (rows["error"] == "").all()
     prediction, lower, upper = (rows[c].astype(float) for c in ("prediction", "lower", "upper"))
@@ -152,7 +158,7 @@ def test_predict_tg(workspace):
     assert (upper > lower).all()
     assert prediction.between(100, 500).all()  # trees predict within the training Tg range (K)
     # Glycerol and glucose are training molecules; nothing like perfluorodecane is.
-    assert rows["in_domain"].tolist() == ["True", "False", "True"]
+    assert rows["in_domain"].tolist() == ["true", "false", "true"]
     assert (out["model_version"] == workspace["trained"]["tg"]["version"]).all()
     assert "wrote 5 rows" in result.stderr and "2 with an error" in result.stderr
 
@@ -190,12 +196,12 @@ def test_predict_viability(workspace):
     out, _ = predict(workspace, "viability", VIABILITY_INPUT, filename="v.csv")
     assert list(out.columns) == [*VIABILITY_INPUT.columns, *OUTPUT_COLUMNS]
     good, dmso, foo = (out.iloc[i] for i in range(3))
-    assert good["error"] == "" and good["in_domain"] == "True"
+    assert good["error"] == "" and good["in_domain"] == "true"
     assert float(good["lower"]) <= float(good["prediction"]) <= float(good["upper"])
     # DMSO in %v/v is predicted but outside the domain: no training mixture is like it.
-    assert dmso["error"] == "" and dmso["in_domain"] == "False"
+    assert dmso["error"] == "" and dmso["in_domain"] == "false"
     assert float(dmso["lower"]) <= float(dmso["prediction"]) <= float(dmso["upper"])
-    assert "'foo'" in foo["error"] and foo["prediction"] == "" and foo["in_domain"] == "False"
+    assert "'foo'" in foo["error"] and foo["prediction"] == "" and foo["in_domain"] == "false"
     assert (out["model_version"] == workspace["trained"]["viability"]["version"]).all()
 
 
@@ -296,7 +302,7 @@ def test_models_list_show_and_promote(workspace):
 
     unknown = run(url, "models", "promote", "tg", "19990101T000000000000Z")
     assert "19990101T000000000000Z" in one_line_error(unknown)
-    missing = run(url, "models", "show", "iri", "--format", "json")
+    missing = run(url, "models", "show", "iri", "19990101T000000000000Z", "--format", "json")
     assert missing.exit_code == 1
     assert "cryoprotect train iri" in json.loads(missing.stdout)["message"]
 
@@ -311,3 +317,72 @@ def test_a_tg_salt_is_predicted_for_its_parent_and_flagged_out_of_domain(workspa
     assert rows["error"].tolist() == ["", ""]
     assert rows["prediction"][0] == pytest.approx(rows["prediction"][1])
     assert not bool(rows["in_domain"][0])
+
+
+def write_raw(workspace, name: str, text: str) -> Path:
+    path = workspace["root"] / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def predict_raw(workspace, target: str, text: str) -> pd.DataFrame:
+    source = write_raw(workspace, f"raw-{target}.csv", text)
+    out = workspace["root"] / f"raw-{target}-out.csv"
+    result = run(workspace["url"], "predict", target, "--input", str(source), "--output", str(out))
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(out, dtype=str, keep_default_na=False)
+
+
+def test_every_input_row_gets_an_output_row(workspace):
+    rows = predict_raw(workspace, "tg", "smiles\nCCO,extra\nCCC\n\nOCC(O)CO\n")
+    assert rows["smiles"].tolist() == ["CCO", "CCC", "", "OCC(O)CO"]
+    assert rows["error"].tolist() == ["row has 2 fields; the header has 1", "", "empty SMILES", ""]
+    assert rows["prediction"][0] == "" and rows["prediction"][1] != ""
+
+
+def test_one_formulation_written_differently_gets_one_prediction(workspace):
+    rows = predict_raw(
+        workspace,
+        "viability",
+        "components\n"
+        "sucrose:2 level;glycerol:3 level;isoleucine:0 level\n"
+        "sucrose:2 level;glycerol:3 level\n"
+        "sucrose:1 level;glycerol:3 level;sucrose:1 level\n"
+        "sucrose:20 level;glycerol:30 level\n"
+        "sucrose:2 level;glycerol:3 M\n",
+    )
+    assert rows["prediction"][0] == rows["prediction"][1] == rows["prediction"][2]
+    assert rows["in_domain"].tolist()[:4] == ["true", "true", "true", "false"]
+    assert "cannot be put on one basis" in rows["error"][4]
+
+
+def test_iri_concentration_outside_training_is_out_of_domain(workspace):
+    rows = predict_raw(
+        workspace, "iri", "smiles,concentration_mM\nOCC(O)CO,22\nOCC(O)CO,1000000000\n"
+    )
+    assert rows["error"].tolist() == ["", ""]
+    assert rows["in_domain"].tolist() == ["true", "false"]
+
+
+def test_an_unwritable_output_is_a_one_line_error(workspace):
+    source = write_raw(workspace, "ok.csv", "smiles\nCCO\n")
+    blocker = write_raw(workspace, "blocker", "a file, not a folder")
+    result = run(
+        workspace["url"],
+        "predict",
+        "tg",
+        "--input",
+        str(source),
+        "--output",
+        str(blocker / "out.csv"),
+    )
+    assert "cannot write" in one_line_error(result)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--n-splits", "1", "--n-splits"), ("--group-by", "family", "--group-by")],
+)
+def test_invalid_training_options_are_one_line_errors(workspace, option, value, message):
+    result = run(workspace["url"], "train", "tg", option, value)
+    assert message in one_line_error(result)

@@ -144,3 +144,14 @@ def test_promote_with_no_models_raises(tmp_path):
     with pytest.raises(ModelNotFoundError):
         registry.promote(tmp_path, "tg", "20200101T000000000000Z")
     assert not (tmp_path / "tg" / "registry.json").exists()
+
+
+def test_incomplete_or_hidden_folders_are_not_versions(outcome, tmp_path):
+    registry.save(outcome.model, tmp_path)
+    (tmp_path / "tg" / ".20990101T000000000000Z.partial").mkdir()
+    (tmp_path / "tg" / ".20990101T000000000000Z.partial" / "model.json").write_text("{}")
+    crashed = tmp_path / "tg" / "20990101T000000000000Z"
+    crashed.mkdir()
+    (crashed / "estimator.skops").write_bytes(b"")
+    assert registry.versions(tmp_path, "tg") == [outcome.model.version]
+    assert registry.load(tmp_path, "tg").version == outcome.model.version

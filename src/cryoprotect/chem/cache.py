@@ -26,7 +26,11 @@ class FeatureCache:
 
     def path(self, featurizer: MoleculeFeaturizer) -> Path:
         """Return the file that holds the rows for ``featurizer``'s settings."""
-        key = {**featurizer.settings(), "libraries": {n: version(n) for n in KEY_LIBRARIES}}
+        key = {
+            **featurizer.settings(),
+            "names": [str(n) for n in featurizer.get_feature_names_out()],
+            "libraries": {n: version(n) for n in KEY_LIBRARIES},
+        }
         text = json.dumps(key, sort_keys=True)
         return self.directory / f"features-{hashlib.sha256(text.encode()).hexdigest()[:16]}.parquet"
 
@@ -72,7 +76,7 @@ def featurize_cached(
     table = pd.concat([cached, new_rows]) if len(cached) else new_rows
     if cache is not None and len(new_rows):
         cache.save(featurizer, table)
-    aligned = table.reindex(list(keys)).to_numpy(dtype=np.float64)
+    aligned = table.reindex(index=list(keys), columns=names).to_numpy(dtype=np.float64)
     row_errors = [errors.get(key) for key in keys]
     mask = np.zeros(aligned.shape, dtype=bool)
     mask[[e is not None for e in row_errors]] = True

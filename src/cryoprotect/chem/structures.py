@@ -43,15 +43,17 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
 
     Standardisation is RDKit's ``rdMolStandardize.Cleanup`` (sanitise, normalise functional
     groups such as nitro, reionise); stereochemistry and isotopes are kept. With
-    ``strip_counterions`` the common counterions and solvents are removed and the parent is
-    neutralised where it can be, which suits properties measured in solution.
+    ``strip_counterions`` the fragments without carbon (inorganic counterions such as Na+ or
+    Cl-, and water) are removed and the parent is neutralised where it can be, which suits
+    properties measured in solution; organic fragments are never dropped, so an organic
+    co-solvent or second compound still makes the input a mixture.
 
     Parameters
     ----------
     smiles
         A SMILES string of a single compound.
     strip_counterions
-        Remove counterions and solvent molecules (RDKit's default salt list) and neutralise.
+        Remove inorganic fragments (counterions, water) and neutralise.
 
     Returns
     -------
@@ -72,7 +74,7 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
         raise InvalidStructureError("unparseable", f"RDKit cannot parse SMILES {text!r}")
     mol = rdMolStandardize.Cleanup(mol)
     if strip_counterions:
-        mol = rdMolStandardize.Uncharger().uncharge(rdMolStandardize.FragmentRemover().remove(mol))
+        mol = rdMolStandardize.Uncharger().uncharge(_without_inorganic_fragments(mol))
     fragments = Chem.GetMolFrags(mol)
     if len(fragments) != 1:
         raise InvalidStructureError(
@@ -89,6 +91,18 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
         formula=rdMolDescriptors.CalcMolFormula(mol),
         molecular_weight=round(Descriptors.MolWt(mol), 4),
     )
+
+
+def _without_inorganic_fragments(mol: Chem.Mol) -> Chem.Mol:
+    """Return ``mol`` without its carbon-free fragments (if any organic fragment remains)."""
+    fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)
+    organic = [f for f in fragments if any(a.GetAtomicNum() == 6 for a in f.GetAtoms())]
+    if not organic or len(organic) == len(fragments):
+        return mol
+    parent = organic[0]
+    for fragment in organic[1:]:
+        parent = Chem.CombineMols(parent, fragment)
+    return parent
 
 
 def is_organic(smiles: str) -> bool:

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import typer
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from cryoprotect.chem.cache import FeatureCache
@@ -17,12 +17,12 @@ from cryoprotect.db.datasets import frame_hash, molecule_names, training_frame
 from cryoprotect.db.model_versions import record_model_version, set_production
 from cryoprotect.models import registry
 from cryoprotect.models.explain import explain as explain_model
-from cryoprotect.models.predict import UnusableInputError, predict_frame
+from cryoprotect.models.predict import UnusableInputError, predict_frame, read_input
 from cryoprotect.models.targets import TARGETS, target
 from cryoprotect.models.training import TrainSettings, train_model, training_arrays
 from cryoprotect.models.tuning import best_of_study
 from cryoprotect.models.tuning import tune as run_study
-from cryoprotect.params import ParamsError, load_params
+from cryoprotect.params import CVParams, ParamsError, load_params
 
 models_app = typer.Typer(help="List, inspect and promote trained models.", no_args_is_help=True)
 TARGET_ARGUMENT = typer.Argument(..., help=f"One of: {', '.join(TARGETS)}.")
@@ -60,10 +60,19 @@ def _settings(ctx: typer.Context, name: str, params_path: Path | None, **overrid
         fail(str(error))
     if name not in params.targets:
         fail(f"{path} has no parameters for target {name!r}")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    cv = {k: given.pop(k) for k in ("n_splits", "group_by") if k in given}
+    try:
+        params = params.model_copy(update={"cv": CVParams(**{**params.cv.model_dump(), **cv})})
+    except ValidationError as error:
+        fail(
+            "; ".join(
+                f"--{e['loc'][0]}".replace("_", "-") + f": {e['msg']}" for e in error.errors()
+            )
+        )
     chosen = TrainSettings.from_params(params, name)
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(chosen, key, value)
+    for key, value in given.items():
+        setattr(chosen, key, value)
     return chosen, params.targets[name]
 
 
@@ -197,19 +206,22 @@ def predict(
     if not 0 < confidence < 1:
         fail(f"--confidence must be between 0 and 1, not {confidence}")
     try:
-        frame = pd.read_csv(input, dtype=str, keep_default_na=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        fail(f"cannot read {input} as CSV: {error}")
+        frame, problems = read_input(input)
+    except UnusableInputError as error:
+        fail(str(error))
     try:
         model = registry.load(settings(ctx).resolved_models_dir, spec.name, version)
     except registry.ModelNotFoundError as error:
         fail(str(error))
     try:
-        result = predict_frame(model, frame, _resolver(ctx, model), confidence)
+        result = predict_frame(model, frame, _resolver(ctx, model), confidence, problems)
     except UnusableInputError as error:
         fail(str(error))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    result.to_csv(output, index=False)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        result.to_csv(output, index=False)
+    except OSError as error:
+        fail(f"cannot write {output}: {error}")
     failed = int((result["error"] != "").sum())
     typer.echo(f"wrote {len(result)} rows to {output} ({failed} with an error)", err=True)
 

@@ -17,9 +17,11 @@ CONCENTRATION_TO_MM = {"mM": 1.0, "M": 1000.0}
 def training_frame(engine: Engine, property_code: str, subject: str) -> pd.DataFrame:
     """Return the measurements of ``property_code`` as a training table.
 
-    Molecule subjects give columns ``group`` (InChIKey), ``key``, ``smiles``, ``value``,
-    ``concentration_mM`` and ``record_id``; mixture subjects give ``group`` (composition
-    key), ``components`` (list of :class:`Component`), ``value`` and ``record_id``.
+    Molecule subjects give columns ``group`` (the InChIKey's first block, the skeleton: stereo
+    and isotope variants of one compound stay in one cross-validation fold), ``key``,
+    ``smiles``, ``value``, ``concentration_mM`` and ``record_id``; mixture subjects give
+    ``group`` (composition key), ``components`` (list of :class:`Component`), ``value`` and
+    ``record_id``.
     Measurements at a concentration in a unit without a molar conversion are left out.
     """
     with Session(engine) as session:
@@ -57,7 +59,7 @@ def training_frame(engine: Engine, property_code: str, subject: str) -> pd.DataF
                 continue
             rows.append(
                 {
-                    "group": molecule.inchikey,
+                    "group": molecule.inchikey[:14],
                     "key": molecule.inchikey,
                     "smiles": molecule.canonical_smiles,
                     "value": experiment.value,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,10 +20,43 @@ from cryoprotect.records import parse_components
 from cryoprotect.vocabulary import PROPERTIES
 
 OUTPUT_COLUMNS = ("prediction", "lower", "upper", "in_domain", "model_version", "error")
+CHUNK_ROWS = 10_000
+"""Rows predicted at a time, which bounds memory whatever the size of the input."""
 
 
 class UnusableInputError(ValueError):
     """The input as a whole cannot be used (for example a required column is missing)."""
+
+
+def read_input(path: Path) -> tuple[pd.DataFrame, list[str | None]]:
+    """Read a CSV of inputs as text, one output row per input row (blank lines included).
+
+    Returns the table and, per row, a problem of the row itself (a wrong number of fields)
+    or ``None``.
+
+    Raises
+    ------
+    UnusableInputError
+        If the file cannot be read as UTF-8 CSV text or has no header.
+    """
+    try:
+        with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle, strict=True))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise UnusableInputError(f"cannot read {path} as CSV: {error}") from None
+    if not rows or not any(field.strip() for field in rows[0]):
+        raise UnusableInputError(f"{path} has no header row")
+    header, body = rows[0], rows[1:]
+    problems: list[str | None] = []
+    values = []
+    for row in body:
+        fitted = (row + [""] * len(header))[: len(header)]
+        wrong = row and len(row) != len(header)
+        problems.append(
+            f"row has {len(row)} fields; the header has {len(header)}" if wrong else None
+        )
+        values.append(fitted)
+    return pd.DataFrame(values, columns=header, dtype=str), problems
 
 
 def _molecule(text: str, in_solution: bool) -> tuple[str | None, str | None, bool]:
@@ -41,7 +76,29 @@ def _molecule(text: str, in_solution: bool) -> tuple[str | None, str | None, boo
         return None, str(error), False
 
 
-def _mixture(text: str, resolve: Callable[[str], str | None]):
+def _merged(components: list[Component]) -> list[Component]:
+    """Add up a molecule listed more than once in one unit; refuse it in different units."""
+    merged: dict[str, Component] = {}
+    for component in components:
+        known = merged.get(component.smiles)
+        if known is not None and known.unit != component.unit:
+            raise ValueError(f"{component.smiles} is listed twice in different units")
+        amount = component.amount + (known.amount if known else 0.0)
+        merged[component.smiles] = Component(component.smiles, amount, component.unit)
+    return list(merged.values())
+
+
+def _completed(components: list[Component], design: list[str] | None) -> list[Component]:
+    """Add the design's molecules an input leaves out, at amount zero in the input's unit."""
+    units = {c.unit for c in components}
+    present = {c.smiles for c in components}
+    if not design or len(units) != 1 or not present <= set(design):
+        return components
+    unit = units.pop()
+    return components + [Component(s, 0.0, unit) for s in design if s not in present]
+
+
+def _mixture(text: str, resolve: Callable[[str], str | None], design: list[str] | None):
     try:
         entries = parse_components(text)
     except ValueError as error:
@@ -54,7 +111,10 @@ def _mixture(text: str, resolve: Callable[[str], str | None]):
             if error:
                 return None, f"{entry.identifier!r} is neither a known molecule name nor a SMILES"
         components.append(Component(smiles, entry.amount, entry.unit))
-    return components, None
+    try:
+        return _completed(_merged(components), design), None
+    except ValueError as error:
+        return None, str(error)
 
 
 def _prepared(model: TrainedModel, frame: pd.DataFrame, resolve):
@@ -70,7 +130,7 @@ def _prepared(model: TrainedModel, frame: pd.DataFrame, resolve):
     for raw in frame[spec.input_columns[0]].fillna("").astype(str):
         parent = False
         if spec.subject == "mixture":
-            subject, error = _mixture(raw, resolve)
+            subject, error = _mixture(raw, resolve, model.domain.get("design"))
         else:
             subject, error, parent = _molecule(raw, PROPERTIES[spec.name].in_solution)
         subjects.append(subject)
@@ -85,20 +145,38 @@ def _prepared(model: TrainedModel, frame: pd.DataFrame, resolve):
     return prepared, errors, np.array(parents, dtype=bool)
 
 
+def _within(value: float, bounds: list[float] | None) -> bool:
+    return bounds is None or bounds[0] <= value <= bounds[1]
+
+
 def _in_domain(model: TrainedModel, prepared: pd.DataFrame) -> np.ndarray:
-    domain = TanimotoDomain(model.domain["reference"], model.domain["threshold"])
-    if model.domain["kind"] == "molecule":
-        return domain.contains(list(prepared["smiles"]))
+    """Similar enough to the training molecules, and inside the trained amounts and units."""
+    info = model.domain
+    domain = TanimotoDomain(info["reference"], info["threshold"])
+    if info["kind"] == "molecule":
+        flags = domain.contains(list(prepared["smiles"]))
+        if "concentration_mM" in info:
+            concentration = pd.to_numeric(prepared["concentration_mM"], errors="coerce")
+            flags &= np.array([_within(c, info["concentration_mM"]) for c in concentration])
+        return flags
     flags = []
     for mixture in prepared["components"]:
         try:
-            _, basis = common_basis(mixture) if mixture else (None, None)
+            amounts, basis = common_basis(mixture)
         except ValueError:
-            basis = None
+            flags.append(False)
+            continue
         smiles = [c.smiles for c in mixture]
-        flags.append(
-            bool(mixture) and basis in model.domain["units"] and bool(domain.contains(smiles).all())
-        )
+        inside = basis in info["units"] and bool(domain.contains(smiles).all())
+        if info.get("design"):
+            inside = (
+                inside
+                and sorted(smiles) == info["design"]
+                and all(
+                    _within(a, info["amounts"].get(s)) for s, a in zip(smiles, amounts, strict=True)
+                )
+            )
+        flags.append(inside)
     return np.array(flags, dtype=bool)
 
 
@@ -107,17 +185,36 @@ def predict_frame(
     frame: pd.DataFrame,
     resolve: Callable[[str], str | None] = lambda name: None,
     confidence: float = 0.9,
+    row_problems: list[str | None] | None = None,
 ) -> pd.DataFrame:
     """Return ``frame`` with prediction, interval, domain flag, model version and error.
+
+    ``row_problems`` (e.g. from :func:`read_input`) marks rows that are not predicted. Rows
+    are handled :data:`CHUNK_ROWS` at a time. ``in_domain`` is written ``true``/``false``.
 
     Raises
     ------
     UnusableInputError
         If a column the target needs is missing.
     """
+    problems = row_problems or [None] * len(frame)
+    chunks = [
+        _predict_chunk(
+            model,
+            frame.iloc[start : start + CHUNK_ROWS],
+            resolve,
+            confidence,
+            problems[start : start + CHUNK_ROWS],
+        )
+        for start in range(0, max(len(frame), 1), CHUNK_ROWS)
+    ]
+    return pd.concat(chunks) if len(chunks) > 1 else chunks[0]
+
+
+def _predict_chunk(model, frame, resolve, confidence, problems) -> pd.DataFrame:
     prepared, errors, parents = _prepared(model, frame, resolve)
+    errors = [p or e for p, e in zip(problems, errors, strict=True)]
     ok = np.array([e is None for e in errors], dtype=bool)
-    out = frame.copy()
     prediction = np.full(len(frame), np.nan)
     if ok.any():
         features = feature_matrix(target(model.target), model.featurizer, prepared.loc[ok])
@@ -134,10 +231,11 @@ def predict_frame(
     if done.any():
         domain[done] = _in_domain(model, prepared.loc[done])
     domain[parents] = False
+    out = frame.copy()
     out["prediction"] = np.where(done, prediction, np.nan)
     out["lower"] = np.where(done, lower, np.nan)
     out["upper"] = np.where(done, upper, np.nan)
-    out["in_domain"] = np.where(done, domain, False)
+    out["in_domain"] = np.where(done & domain, "true", "false")
     out["model_version"] = model.version
     out["error"] = [e or "" for e in errors]
     return out

@@ -18,6 +18,8 @@ import numpy as np
 import skops.io as sio
 
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "scipy.")
+VERSION_FILES = ("estimator.skops", "card.json", "model.json")
+"""A version folder is complete when it holds all of these (model.json is written last)."""
 TRUSTED_TYPES = ("cryoprotect.models.estimators.ArdGaussianProcess",)
 """Types a saved estimator may hold: scikit-learn, NumPy, SciPy and our own estimators."""
 
@@ -56,7 +58,8 @@ def save(model: TrainedModel, root: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     sio.dump(model.estimator, staging / "estimator.skops")
-    _write_json(
+    _write_json(staging / "card.json", model.card)
+    _write_json(  # written last: a folder with model.json is complete
         staging / "model.json",
         {
             "target": model.target,
@@ -68,7 +71,6 @@ def save(model: TrainedModel, root: Path) -> Path:
             "names": model.names,
         },
     )
-    _write_json(staging / "card.json", model.card)
     os.replace(staging, final)
     return final
 
@@ -78,7 +80,11 @@ def versions(root: Path, target: str) -> list[str]:
     folder = root / target
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if (p / "model.json").is_file())
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if not p.name.startswith(".") and all((p / f).is_file() for f in VERSION_FILES)
+    )
 
 
 def production_version(root: Path, target: str) -> str | None:

@@ -117,15 +117,29 @@ def _groups(spec: TargetSpec, frame: pd.DataFrame, group_by: str) -> np.ndarray:
 
 
 def _domain(spec: TargetSpec, frame: pd.DataFrame, threshold: float) -> dict:
+    """Describe the training domain: molecules, and the ranges of amounts or concentrations."""
     if spec.subject == "mixture":
-        components = [c for mixture in frame["components"] for c in mixture]
+        mixtures = list(frame["components"])
+        sets = {tuple(sorted(c.smiles for c in m)) for m in mixtures}
+        amounts: dict[str, list[float]] = {}
+        for mixture in mixtures:
+            values, _ = common_basis(mixture)
+            for component, value in zip(mixture, values, strict=True):
+                low, high = amounts.get(component.smiles, [value, value])
+                amounts[component.smiles] = [min(low, value), max(high, value)]
         return {
             "kind": "mixture",
             "threshold": threshold,
-            "reference": sorted({c.smiles for c in components}),
-            "units": sorted({common_basis(mixture)[1] for mixture in frame["components"]}),
+            "reference": sorted({c.smiles for m in mixtures for c in m}),
+            "units": sorted({common_basis(m)[1] for m in mixtures}),
+            "design": list(sets.pop()) if len(sets) == 1 else None,
+            "amounts": amounts,
         }
-    return {"kind": "molecule", "threshold": threshold, "reference": sorted(set(frame["smiles"]))}
+    info = {"kind": "molecule", "threshold": threshold, "reference": sorted(set(frame["smiles"]))}
+    if spec.uses_concentration:
+        concentration = frame["concentration_mM"].astype(float)
+        info["concentration_mM"] = [float(concentration.min()), float(concentration.max())]
+    return info
 
 
 @dataclass

@@ -386,3 +386,41 @@ def test_an_unwritable_output_is_a_one_line_error(workspace):
 def test_invalid_training_options_are_one_line_errors(workspace, option, value, message):
     result = run(workspace["url"], "train", "tg", option, value)
     assert message in one_line_error(result)
+
+
+def test_tune_then_train_with_the_study(workspace, monkeypatch):
+    monkeypatch.setenv("CRYOPROTECT_OPTUNA_STORAGE", f"sqlite:///{workspace['root'] / 'o.db'}")
+    params = str(workspace["root"] / "params.yaml")
+    tuned = run(
+        workspace["url"],
+        "tune",
+        "viability",
+        "--trials",
+        "2",
+        "--params",
+        params,
+        "--format",
+        "json",
+    )
+    assert tuned.exit_code == 0, tuned.output
+    study = json.loads(tuned.stdout)
+    assert study["trials"] == 2 and study["study_name"] == "viability-extra_trees"
+    trained = run(
+        workspace["url"],
+        "train",
+        "viability",
+        "--n-splits",
+        "3",
+        "--params",
+        params,
+        "--study",
+        study["study_name"],
+        "--format",
+        "json",
+    )
+    assert trained.exit_code == 0, trained.output
+    version = json.loads(trained.stdout)["version"]
+    card = json.loads(
+        run(workspace["url"], "models", "show", "viability", version, "--format", "json").stdout
+    )
+    assert card["estimator"]["params"] == study["best_params"]

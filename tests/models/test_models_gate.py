@@ -81,3 +81,17 @@ def test_training_records_the_holdout_and_the_gate():
     assert card["holdout"]["rows"] == 20
     assert card["gate"]["passed"] is False
     assert card["gate"]["failures"][0].startswith("held-out MAE")
+
+
+def test_the_holdout_split_is_seeded_and_keeps_groups_whole():
+    from cryoprotect.models.training import TrainingArrays, holdout_split
+
+    groups = np.repeat(np.arange(40), 2)
+    arrays = TrainingArrays(
+        pd.DataFrame(index=range(80)), np.zeros((80, 1)), np.zeros(80), groups, ["x"], 0
+    )
+    kept, held = holdout_split(arrays, 0.25, seed=3)
+    again, _ = holdout_split(arrays, 0.25, seed=3)
+    assert np.array_equal(kept, again)
+    assert not set(groups[kept]) & set(groups[held])
+    assert len(set(groups[held])) == 10

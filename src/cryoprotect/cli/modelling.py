@@ -19,7 +19,12 @@ from cryoprotect.models import registry
 from cryoprotect.models.explain import explain as explain_model
 from cryoprotect.models.predict import UnusableInputError, predict_frame, read_input
 from cryoprotect.models.targets import TARGETS, target
-from cryoprotect.models.training import TrainSettings, train_model, training_arrays
+from cryoprotect.models.training import (
+    TrainSettings,
+    holdout_split,
+    train_model,
+    training_arrays,
+)
 from cryoprotect.models.tuning import best_of_study
 from cryoprotect.models.tuning import tune as run_study
 from cryoprotect.params import CVParams, ParamsError, load_params
@@ -163,6 +168,8 @@ def tune(
 ) -> None:
     """Tune NAME's estimator with Optuna; the study persists in CRYOPROTECT_OPTUNA_STORAGE.
 
+    The groups that ``train`` holds out for its threshold check are left out of tuning.
+
     Several workers (on several machines, with a PostgreSQL storage URL) may run the same
     study at once; each adds its trials. Train with the result: ``train NAME --study STUDY``.
     """
@@ -172,10 +179,13 @@ def tune(
     frame = _frame(engine(ctx), spec, chosen.n_splits, fmt)
     cache = FeatureCache(cfg.resolved_cache_dir)
     arrays = training_arrays(spec, frame, chosen.featurizer, chosen.group_by, cache)
+    rows = np.arange(len(arrays.y))
+    if chosen.holdout_fraction > 0:  # the groups `train` holds out are never tuned on
+        rows, _ = holdout_split(arrays, chosen.holdout_fraction, chosen.seed)
     result = run_study(
-        arrays.X,
-        arrays.y,
-        arrays.groups,
+        arrays.X[rows],
+        arrays.y[rows],
+        arrays.groups[rows],
         estimator=chosen.estimator,
         n_trials=trials or int(own.tuning.get("trials", 20)),
         n_splits=chosen.n_splits,

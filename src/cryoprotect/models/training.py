@@ -84,12 +84,17 @@ def interval_coverage(residuals: np.ndarray, fold: np.ndarray, confidence: float
     return float(covered.mean())
 
 
+def holdout_split(arrays: TrainingArrays, fraction: float, seed: int):
+    """Return row indices ``(kept, held_out)``: a seeded share of the groups is held out."""
+    split = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    return next(split.split(arrays.X, arrays.y, arrays.groups))
+
+
 def holdout_check(
     make, arrays: TrainingArrays, fraction: float, seed: int, active_below: float | None
 ) -> dict:
     """Fit on all but a held-out share of the groups and measure the held-out rows."""
-    split = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
-    train, test = next(split.split(arrays.X, arrays.y, arrays.groups))
+    train, test = holdout_split(arrays, fraction, seed)
     predicted = make().fit(arrays.X[train], arrays.y[train]).predict(arrays.X[test])
     metrics = regression_metrics(arrays.y[test], predicted)
     if active_below is not None:

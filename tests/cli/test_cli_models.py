@@ -101,20 +101,24 @@ def workspace(tmp_path_factory):
     get_settings.cache_clear()
 
 
+def run_predict(workspace, target: str, source, output, *options: str):
+    return run(
+        workspace["url"],
+        "predict",
+        target,
+        "--input",
+        str(source),
+        "--output",
+        str(output),
+        *options,
+    )
+
+
 def predict(workspace, name: str, frame: pd.DataFrame, *options: str, filename="out.csv"):
     root = workspace["root"]
     source, target = root / f"in-{filename}", root / filename
     frame.to_csv(source, index=False)
-    result = run(
-        workspace["url"],
-        "predict",
-        name,
-        "--input",
-        str(source),
-        "--output",
-        str(target),
-        *options,
-    )
+    result = run_predict(workspace, name, source, target, *options)
     assert result.exit_code == 0, result.output
     return pd.read_csv(target, dtype=str, keep_default_na=False), result
 
@@ -178,13 +182,10 @@ def test_lower_confidence_gives_narrower_intervals(workspace):
 def test_confidence_outside_0_1_is_refused(workspace, confidence):
     source = workspace["root"] / "conf.csv"
     TG_INPUT.to_csv(source, index=False)
-    result = run(
-        workspace["url"],
-        "predict",
+    result = run_predict(
+        workspace,
         "tg",
-        "--input",
         str(source),
-        "--output",
         str(workspace["root"] / "conf-out.csv"),
         "--confidence",
         confidence,
@@ -209,7 +210,7 @@ def test_missing_column_is_a_one_line_failure(workspace):
     source = workspace["root"] / "nocolumn.csv"
     source.write_text("name,structure\nglycerol,OCC(O)CO\n")
     target = workspace["root"] / "nocolumn-out.csv"
-    result = run(workspace["url"], "predict", "tg", "--input", str(source), "--output", str(target))
+    result = run_predict(workspace, "tg", source, target)
     line = one_line_error(result)
     assert "smiles" in line and "tg" in line
     assert not target.exists()
@@ -219,7 +220,7 @@ def test_binary_input_is_refused(workspace):
     source = workspace["root"] / "binary.csv"
     source.write_bytes(bytes(range(256)) * 8)
     target = workspace["root"] / "binary-out.csv"
-    result = run(workspace["url"], "predict", "tg", "--input", str(source), "--output", str(target))
+    result = run_predict(workspace, "tg", source, target)
     assert result.exit_code != 0
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "binary.csv" in one_line_error(result)
@@ -227,13 +228,10 @@ def test_binary_input_is_refused(workspace):
 
 
 def test_missing_input_file_is_refused(workspace):
-    result = run(
-        workspace["url"],
-        "predict",
+    result = run_predict(
+        workspace,
         "tg",
-        "--input",
         str(workspace["root"] / "absent.csv"),
-        "--output",
         str(workspace["root"] / "absent-out.csv"),
     )
     assert "cannot read" in one_line_error(result)
@@ -244,15 +242,7 @@ def test_predict_without_a_model_names_the_train_command(workspace, tmp_path, mo
     get_settings.cache_clear()
     source = tmp_path / "in.csv"
     TG_INPUT.to_csv(source, index=False)
-    result = run(
-        workspace["url"],
-        "predict",
-        "tg",
-        "--input",
-        str(source),
-        "--output",
-        str(tmp_path / "out.csv"),
-    )
+    result = run_predict(workspace, "tg", str(source), str(tmp_path / "out.csv"))
     assert "cryoprotect train tg" in one_line_error(result)
     assert not (tmp_path / "out.csv").exists()
 
@@ -311,7 +301,7 @@ def test_a_tg_salt_is_predicted_for_its_parent_and_flagged_out_of_domain(workspa
     source = workspace["root"] / "salt.csv"
     pd.DataFrame({"smiles": ["CCCCCC(=O)[O-].[Na+]", "CCCCCC(=O)O"]}).to_csv(source, index=False)
     out = workspace["root"] / "salt-out.csv"
-    result = run(workspace["url"], "predict", "tg", "--input", str(source), "--output", str(out))
+    result = run_predict(workspace, "tg", source, out)
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(out, keep_default_na=False)
     assert rows["error"].tolist() == ["", ""]
@@ -328,7 +318,7 @@ def write_raw(workspace, name: str, text: str) -> Path:
 def predict_raw(workspace, target: str, text: str) -> pd.DataFrame:
     source = write_raw(workspace, f"raw-{target}.csv", text)
     out = workspace["root"] / f"raw-{target}-out.csv"
-    result = run(workspace["url"], "predict", target, "--input", str(source), "--output", str(out))
+    result = run_predict(workspace, target, source, out)
     assert result.exit_code == 0, result.output
     return pd.read_csv(out, dtype=str, keep_default_na=False)
 
@@ -367,15 +357,7 @@ def test_iri_concentration_outside_training_is_out_of_domain(workspace):
 def test_an_unwritable_output_is_a_one_line_error(workspace):
     source = write_raw(workspace, "ok.csv", "smiles\nCCO\n")
     blocker = write_raw(workspace, "blocker", "a file, not a folder")
-    result = run(
-        workspace["url"],
-        "predict",
-        "tg",
-        "--input",
-        str(source),
-        "--output",
-        str(blocker / "out.csv"),
-    )
+    result = run_predict(workspace, "tg", str(source), str(blocker / "out.csv"))
     assert "cannot write" in one_line_error(result)
 
 

@@ -34,6 +34,7 @@ def frame():
     [
         ("random_forest", {"n_estimators": 20}),
         ("svr", {"C": 100.0}),
+        ("svr_extra_trees", {"C": 100.0, "n_estimators": 20}),
     ],
 )
 def test_shap_values_add_up_to_the_prediction(frame, estimator, params):

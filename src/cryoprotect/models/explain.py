@@ -1,8 +1,9 @@
 """SHAP explanations of fitted models, with readable feature names.
 
 Tree models (extra trees, random forests) are explained exactly with SHAP's TreeExplainer on
-the features they see after imputation; other models (the SVR ensemble, Gaussian processes)
-with SHAP's permutation explainer over the raw features against a small background sample.
+the features they see after imputation; other models (SVR, Gaussian processes) with SHAP's
+permutation explainer over the raw features against a small background sample; an averaging
+ensemble as the weighted mean of its members' explanations.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shap
-from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor, VotingRegressor
 from sklearn.pipeline import Pipeline
 
 from cryoprotect.chem.feature_names import morgan_bit_fragments, readable
 from cryoprotect.models.registry import TrainedModel
 
 TREES = (ExtraTreesRegressor, RandomForestRegressor)
+BACKGROUND = 20
+"""Background rows of the permutation explainer: its cost grows in proportion."""
 
 
 @dataclass
@@ -56,6 +59,26 @@ def _labels(model: TrainedModel, names: list[str], smiles: list[str] | None) -> 
     return [readable(n, morgan) for n in names]
 
 
+def _shap(estimator, X: np.ndarray, background: np.ndarray, seed: int):
+    """SHAP values over the raw features of ``X``, and the base value, for one estimator."""
+    if isinstance(estimator, VotingRegressor):
+        weights = np.asarray(estimator.weights or [1.0] * len(estimator.estimators_), float)
+        parts = [_shap(m, X, background, seed) for m in estimator.estimators_]
+        values = sum(w * v for w, (v, _) in zip(weights, parts, strict=True)) / weights.sum()
+        base = sum(w * b for w, (_, b) in zip(weights, parts, strict=True)) / weights.sum()
+        return values, float(base)
+    if isinstance(estimator, Pipeline) and isinstance(estimator[-1], TREES):
+        explainer = shap.TreeExplainer(estimator[-1])
+        kept = explainer.shap_values(estimator[:-1].transform(X), check_additivity=False)
+        values = np.zeros(X.shape)
+        values[:, estimator.named_steps["drop_constant"].get_support()] = kept
+        return values, float(np.ravel(explainer.expected_value)[0])
+    masker = shap.maskers.Independent(background, max_samples=min(BACKGROUND, len(background)))
+    explainer = shap.PermutationExplainer(estimator.predict, masker, seed=seed)
+    result = explainer(X, max_evals=2 * X.shape[1] + 1, silent=True)
+    return np.asarray(result.values), float(np.ravel(result.base_values)[0])
+
+
 def explain(
     model: TrainedModel,
     X: np.ndarray,
@@ -67,24 +90,9 @@ def explain(
 
     ``background`` (rows of the training features) is what features are compared against
     by the permutation explainer; ``smiles`` (the training molecules) name Morgan bits.
+    An averaging ensemble is explained member by member (Shapley values are linear), so its
+    tree members get exact values.
     """
-    estimator = model.estimator
+    values, base = _shap(model.estimator, X, background, seed)
     names = list(model.feature_names)
-    if isinstance(estimator, Pipeline) and isinstance(estimator[-1], TREES):
-        prepare = estimator[:-1]
-        data = prepare.transform(X)
-        kept = np.array(names)[estimator.named_steps["drop_constant"].get_support()].tolist()
-        explainer = shap.TreeExplainer(estimator[-1])
-        values = explainer.shap_values(data, check_additivity=False)
-        base = float(np.ravel(explainer.expected_value)[0])
-        return Explanation(values, base, data, kept, _labels(model, kept, smiles))
-    masker = shap.maskers.Independent(background, max_samples=min(50, len(background)))
-    explainer = shap.PermutationExplainer(estimator.predict, masker, seed=seed)
-    result = explainer(X, max_evals=2 * X.shape[1] + 1, silent=True)
-    return Explanation(
-        np.asarray(result.values),
-        float(np.ravel(result.base_values)[0]),
-        X,
-        names,
-        _labels(model, names, smiles),
-    )
+    return Explanation(values, base, X, names, _labels(model, names, smiles))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from rdkit import Chem
@@ -34,6 +35,12 @@ class Component:
     unit: str
 
 
+@lru_cache(maxsize=4096)
+def molecular_weight(smiles: str) -> float:
+    """Return the average molecular weight (g/mol) of ``smiles``, computed once per SMILES."""
+    return Descriptors.MolWt(Chem.MolFromSmiles(smiles))
+
+
 class IncompatibleUnitsError(ValueError):
     """The components' units cannot be put on one basis."""
 
@@ -55,8 +62,7 @@ def common_basis(components: Sequence[Component]) -> tuple[np.ndarray, str]:
         amounts = []
         for c in components:
             if c.unit == "%w/v":
-                weight = Descriptors.MolWt(Chem.MolFromSmiles(c.smiles))
-                amounts.append(c.amount * 10.0 / weight)
+                amounts.append(c.amount * 10.0 / molecular_weight(c.smiles))
             else:
                 amounts.append(c.amount * MOLAR_FACTORS[c.unit])
         return np.array(amounts), "M"
@@ -143,7 +149,7 @@ class MixtureFeaturizer(TransformerMixin, BaseEstimator):
         features = np.vstack([parts.values[index[c.smiles]].filled(np.nan) for c in mixture])
         total = float(amounts.sum())
         fractions = amounts / total if total > 0 else np.zeros_like(amounts)
-        weights = [Descriptors.MolWt(Chem.MolFromSmiles(c.smiles)) for c in mixture]
+        weights = [molecular_weight(c.smiles) for c in mixture]
         order = sorted(range(len(mixture)), key=lambda i: (weights[i], mixture[i].smiles))
         slot_values = np.zeros(slots * len(SLOT_FEATURES))
         for slot, i in enumerate(order[:slots]):

@@ -8,6 +8,7 @@ inhibition).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rdkit import Chem, RDLogger
 from rdkit.Chem import Descriptors, rdMolDescriptors
@@ -38,10 +39,12 @@ class Structure:
     molecular_weight: float
 
 
+@lru_cache(maxsize=65536)
 def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
     """Parse ``smiles``, standardise it and return its identity.
 
-    Standardisation is RDKit's ``rdMolStandardize.Cleanup`` (sanitise, normalise functional
+    Results are cached per input (repeated measurements of one compound are standardised
+    once). Standardisation is RDKit's ``rdMolStandardize.Cleanup`` (sanitise, normalise functional
     groups such as nitro, reionise); stereochemistry and isotopes are kept. With
     ``strip_counterions`` the fragments without carbon (inorganic counterions such as Na+ or
     Cl-, and water) are removed and the parent is neutralised where it can be, which suits

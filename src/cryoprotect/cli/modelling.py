@@ -108,33 +108,27 @@ def train(
         chosen.estimator, chosen.estimator_params = best_of_study(
             cfg.resolved_optuna_storage, study
         )
+    data_hash = frame_hash(frame)
     outcome = train_model(
         spec,
         frame,
         chosen,
         cache=FeatureCache(cfg.resolved_cache_dir),
-        data_hash=frame_hash(frame),
+        data_hash=data_hash,
         code_version=_code_version(cfg.root_dir),
         names=molecule_names(eng),
     )
     path = registry.save(outcome.model, cfg.resolved_models_dir)
     version = outcome.model.version
-    record_model_version(
-        eng,
-        spec.name,
-        version,
-        str(path),
-        outcome.model.card["data"]["snapshot_hash"],
-        outcome.cv.summary(),
-    )
+    summary = outcome.cv.summary()
+    record_model_version(eng, spec.name, version, str(path), data_hash, summary)
     if promote:
         registry.promote(cfg.resolved_models_dir, spec.name, version)
         set_production(eng, spec.name, version)
-    summary = outcome.cv.summary()
     result = {
         "gate": outcome.model.card["validation"]["gate"],
         "target": spec.name,
-        "version": outcome.model.version,
+        "version": version,
         "path": str(path),
         "rows": len(outcome.oof),
         "mae": summary["mae_mean"],
@@ -281,7 +275,7 @@ def list_models(
     for spec_name in [name] if name else list(TARGETS):
         production = registry.production_version(root, spec_name)
         for version in registry.versions(root, spec_name):
-            card = registry.load(root, spec_name, version).card
+            card = registry.read_card(root, spec_name, version)
             rows.append(
                 {
                     "target": spec_name,
@@ -310,7 +304,7 @@ def show(
 ) -> None:
     """Show a model's card: data, parameters, validation metrics, libraries."""
     try:
-        card = registry.load(settings(ctx).resolved_models_dir, _spec(name).name, version).card
+        card = registry.read_card(settings(ctx).resolved_models_dir, _spec(name).name, version)
     except registry.ModelNotFoundError as error:
         fail(str(error), fmt)
     emit(card, fmt)

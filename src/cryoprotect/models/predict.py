@@ -149,10 +149,9 @@ def _within(value: float, bounds: list[float] | None) -> bool:
     return bounds is None or bounds[0] <= value <= bounds[1]
 
 
-def _in_domain(model: TrainedModel, prepared: pd.DataFrame) -> np.ndarray:
+def _in_domain(model: TrainedModel, domain: TanimotoDomain, prepared: pd.DataFrame) -> np.ndarray:
     """Similar enough to the training molecules, and inside the trained amounts and units."""
     info = model.domain
-    domain = TanimotoDomain(info["reference"], info["threshold"])
     if info["kind"] == "molecule":
         flags = domain.contains(list(prepared["smiles"]))
         if "concentration_mM" in info:
@@ -198,9 +197,11 @@ def predict_frame(
         If a column the target needs is missing.
     """
     problems = row_problems or [None] * len(frame)
+    reference = TanimotoDomain(model.domain["reference"], model.domain["threshold"])
     chunks = [
         _predict_chunk(
             model,
+            reference,
             frame.iloc[start : start + CHUNK_ROWS],
             resolve,
             confidence,
@@ -211,7 +212,7 @@ def predict_frame(
     return pd.concat(chunks) if len(chunks) > 1 else chunks[0]
 
 
-def _predict_chunk(model, frame, resolve, confidence, problems) -> pd.DataFrame:
+def _predict_chunk(model, reference, frame, resolve, confidence, problems) -> pd.DataFrame:
     prepared, errors, parents = _prepared(model, frame, resolve)
     errors = [p or e for p, e in zip(problems, errors, strict=True)]
     ok = np.array([e is None for e in errors], dtype=bool)
@@ -229,7 +230,7 @@ def _predict_chunk(model, frame, resolve, confidence, problems) -> pd.DataFrame:
     done = np.array([e is None for e in errors], dtype=bool)
     domain = np.zeros(len(frame), dtype=bool)
     if done.any():
-        domain[done] = _in_domain(model, prepared.loc[done])
+        domain[done] = _in_domain(model, reference, prepared.loc[done])
     domain[parents] = False
     out = frame.copy()
     out["prediction"] = np.where(done, prediction, np.nan)

@@ -100,15 +100,25 @@ def promote(root: Path, target: str, version: str) -> None:
     _write_json(root / target / "registry.json", {"production": version})
 
 
-def load(root: Path, target: str, version: str | None = None) -> TrainedModel:
-    """Load ``version`` of ``target`` (default: production, else the newest)."""
+def _folder(root: Path, target: str, version: str | None) -> Path:
+    """Return the folder of ``version`` (default: production, else the newest)."""
     known = versions(root, target)
     chosen = version or production_version(root, target) or (known[-1] if known else None)
     if chosen is None or chosen not in known:
         raise ModelNotFoundError(
             f"no trained {target} model in {root}; train one with 'cryoprotect train {target}'"
         )
-    folder = root / target / chosen
+    return root / target / chosen
+
+
+def read_card(root: Path, target: str, version: str | None = None) -> dict:
+    """Return the model card of ``version`` of ``target`` without loading the estimator."""
+    return json.loads((_folder(root, target, version) / "card.json").read_text())
+
+
+def load(root: Path, target: str, version: str | None = None) -> TrainedModel:
+    """Load ``version`` of ``target`` (default: production, else the newest)."""
+    folder = _folder(root, target, version)
     path = folder / "estimator.skops"
     untrusted = sio.get_untrusted_types(file=path)
     unexpected = [
@@ -127,5 +137,5 @@ def load(root: Path, target: str, version: str | None = None) -> TrainedModel:
         residuals=np.asarray(meta["residuals"]),
         domain=meta["domain"],
         names=meta["names"],
-        card=json.loads((folder / "card.json").read_text()),
+        card=read_card(root, target, folder.name),
     )

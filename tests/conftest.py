@@ -91,3 +91,26 @@ def seeded_engine(request, tmp_path_factory) -> Iterator[Engine]:
         seed(eng, REFERENCE_DIR)
         yield eng
         eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def reference_database(tmp_path_factory) -> str:
+    """URL of a SQLite database holding the curated reference data (read-only for tests)."""
+    from cryoprotect.db.seed import seed
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('reference') / 'reference.db'}"
+    eng = make_engine(url)
+    migrations.upgrade(eng)
+    seed(eng, REFERENCE_DIR)
+    eng.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def reference_snapshot(reference_database, tmp_path_factory) -> Path:
+    """A pipeline snapshot of :func:`reference_database` (read-only for tests)."""
+    from cryoprotect.db.snapshot import export_snapshot
+
+    folder = tmp_path_factory.mktemp("reference-snapshot") / "snapshot"
+    export_snapshot(make_engine(reference_database), folder)
+    return folder

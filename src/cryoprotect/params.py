@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class Thresholds(BaseModel):
-    """Limits a model must meet on the held-out split (MAE) and in CV (interval coverage)."""
+    """Limits a model must meet in grouped cross-validation: mean MAE and interval coverage."""
 
     model_config = ConfigDict(extra="forbid")
     mae: float = Field(gt=0)
@@ -36,15 +36,24 @@ class CVParams(BaseModel):
     group_by: str = Field(default="compound", pattern="^(compound|scaffold)$")
 
 
+class ExplainParams(BaseModel):
+    """SHAP explanations in the pipeline."""
+
+    model_config = ConfigDict(extra="forbid")
+    rows: int = Field(default=50, ge=1, description="Training rows explained (seeded sample).")
+
+
 class Params(BaseModel):
     """Everything in ``params.yaml``."""
 
     model_config = ConfigDict(extra="forbid")
     seed: int = 0
+    n_jobs: int = Field(default=1, description="Parallel processes for CV folds (-1: all cores).")
     cv: CVParams = Field(default_factory=CVParams)
     holdout_fraction: float = Field(default=0.15, ge=0, lt=1)
     confidence: float = Field(default=0.9, gt=0, lt=1)
     domain_threshold: float = Field(default=0.3, ge=0, le=1)
+    explain: ExplainParams = Field(default_factory=ExplainParams)
     targets: dict[str, TargetParams]
 
 

@@ -41,8 +41,8 @@ def test_shap_values_add_up_to_the_prediction(frame, estimator, params):
     settings = TrainSettings(
         n_splits=3, estimator=estimator, estimator_params=params, featurizer=FEATURIZER
     )
-    model = train_model(SPEC, frame, settings).model
-    arrays = training_arrays(SPEC, frame, model.featurizer)
+    arrays = training_arrays(SPEC, frame, settings.featurizer)
+    model = train_model(SPEC, arrays, settings).model
     result = explain(model, arrays.X[:5], arrays.X, smiles=SMILES)
     predicted = model.estimator.predict(arrays.X[:5])
     np.testing.assert_allclose(result.values.sum(axis=1) + result.base_value, predicted, atol=1e-3)
@@ -58,8 +58,8 @@ def test_labels_are_readable(frame):
         estimator_params={"n_estimators": 20},
         featurizer=FEATURIZER,
     )
-    model = train_model(SPEC, frame, settings).model
-    arrays = training_arrays(SPEC, frame, model.featurizer)
+    arrays = training_arrays(SPEC, frame, settings.featurizer)
+    model = train_model(SPEC, arrays, settings).model
     labels = explain(model, arrays.X[:3], arrays.X, smiles=SMILES).labels
     assert "logP (Wildman-Crippen)" in labels
     assert any(label.startswith("count of ") for label in labels)

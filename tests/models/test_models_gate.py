@@ -1,4 +1,4 @@
-"""params.yaml validation and the held-out threshold gate of training.
+"""params.yaml validation and the threshold gate of training.
 
 The training data of the gate test are made up (a noisy function of two features).
 """
@@ -11,7 +11,8 @@ import pytest
 
 from conftest import REPO_ROOT
 from cryoprotect.models.targets import TARGETS, TargetSpec
-from cryoprotect.models.training import TrainSettings, gate, train_model
+from cryoprotect.models.thresholds import gate
+from cryoprotect.models.training import TrainSettings, train_model, training_arrays
 from cryoprotect.params import ParamsError, load_params
 
 
@@ -47,13 +48,13 @@ def test_missing_or_broken_params_file(tmp_path):
         load_params(tmp_path / "bad.yaml")
 
 
-def test_gate_compares_holdout_mae_and_coverage():
+def test_gate_compares_cv_mae_and_coverage():
     thresholds = {"mae": 10.0, "coverage_min": 0.85, "coverage_max": 0.95}
-    assert gate({"mae": 9.0}, 0.9, thresholds)["passed"]
-    failed = gate({"mae": 12.5}, 0.80, thresholds)
+    assert gate(9.0, 0.9, thresholds)["passed"]
+    failed = gate(12.5, 0.80, thresholds)
     assert not failed["passed"]
     assert failed["failures"] == [
-        "held-out MAE 12.50 > 10.0",
+        "cross-validated MAE 12.50 > 10.0",
         "interval coverage 0.800 outside [0.85, 0.95]",
     ]
 
@@ -77,10 +78,11 @@ def test_training_records_the_holdout_and_the_gate():
         holdout_fraction=0.25,
         thresholds={"mae": 0.001},
     )
-    card = train_model(spec, frame, settings).model.card["validation"]
+    arrays = training_arrays(spec, frame, settings.featurizer)
+    card = train_model(spec, arrays, settings).model.card["validation"]
     assert card["holdout"]["rows"] == 20
     assert card["gate"]["passed"] is False
-    assert card["gate"]["failures"][0].startswith("held-out MAE")
+    assert card["gate"]["failures"][0].startswith("cross-validated MAE")
 
 
 def test_the_holdout_split_is_seeded_and_keeps_groups_whole():

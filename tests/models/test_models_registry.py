@@ -35,8 +35,9 @@ def tg_frame(seeded_engine):
 
 @pytest.fixture(scope="module")
 def outcome(tg_frame):
+    arrays = training_arrays(target("tg"), tg_frame, SETTINGS.featurizer)
     return train_model(
-        target("tg"), tg_frame, SETTINGS, data_hash=frame_hash(tg_frame), code_version="test"
+        target("tg"), arrays, SETTINGS, data_hash=frame_hash(tg_frame), code_version="test"
     )
 
 

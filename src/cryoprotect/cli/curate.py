@@ -7,8 +7,6 @@ from pathlib import Path
 import typer
 
 from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, fail, settings
-from cryoprotect.curation.build import CurationError, write
-from cryoprotect.curation.build import curate as curate_sources
 
 
 def curate(
@@ -20,6 +18,9 @@ def curate(
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Curate the source tables into cited, deduplicated reference tables and a rejects file."""
+    from cryoprotect.curation.build import CurationError, write
+    from cryoprotect.curation.build import curate as curate_sources
+
     target = out or settings(ctx).resolved_reference_dir
     try:
         data = curate_sources(source)

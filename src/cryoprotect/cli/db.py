@@ -7,9 +7,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, engine, fail, settings
 from cryoprotect.db import migrations
-from cryoprotect.db.importer import ImportValidationError
-from cryoprotect.db.seed import seed as seed_reference
-from cryoprotect.db.stats import database_stats
 
 app = typer.Typer(help="Create, migrate, seed and count the database.", no_args_is_help=True)
 
@@ -49,6 +46,9 @@ def current(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
 @app.command()
 def seed(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
     """Load the curated reference data (idempotent: a second run adds nothing)."""
+    from cryoprotect.db.importer import ImportValidationError
+    from cryoprotect.db.seed import seed as seed_reference
+
     cfg = settings(ctx)
     eng = engine(ctx)
     if migrations.current_revision(eng) != migrations.head_revision(eng):
@@ -63,6 +63,8 @@ def seed(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
 @app.command()
 def stats(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
     """Count molecules, mixtures, experiments per property, verifications and users."""
+    from cryoprotect.db.stats import database_stats
+
     counts = database_stats(engine(ctx))
     lines = [f"{k}: {v}" for k, v in counts.items() if k != "experiments"]
     lines += [f"experiments.{k}: {v}" for k, v in counts["experiments"].items()]

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, engine, fail
-from cryoprotect.db.importer import ImportValidationError, import_experiments
 
 app = typer.Typer(help="Import measurements into the database.", no_args_is_help=True)
 
@@ -29,6 +28,8 @@ def experiments(
     property's range, missing required field) is reported with its row and field, and nothing
     is written.
     """
+    from cryoprotect.db.importer import ImportValidationError, import_experiments
+
     try:
         result = import_experiments(
             engine(ctx), file, owner=owner or getpass.getuser(), visibility=visibility

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cryoprotect import __version__
-from cryoprotect.cli import curate, db, importing, modelling
+from cryoprotect.cli import curate, db, importing, modelling, pipeline
 from cryoprotect.config import get_settings
 from cryoprotect.logs import configure_logging
 
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(importing.app, name="import")
 app.add_typer(modelling.models_app, name="models")
+app.add_typer(pipeline.app, name="pipeline")
 app.command()(curate.curate)
 app.command()(modelling.tune)
 app.command()(modelling.train)

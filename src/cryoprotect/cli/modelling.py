@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from cryoprotect.chem.cache import FeatureCache
 from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, engine, fail, settings
-from cryoprotect.db.datasets import frame_hash, molecule_names, training_frame
-from cryoprotect.db.model_versions import record_model_version, set_production
-from cryoprotect.models import registry
-from cryoprotect.models.explain import explain as explain_model
-from cryoprotect.models.predict import UnusableInputError, predict_frame, read_input
 from cryoprotect.models.targets import TARGETS, target
-from cryoprotect.models.training import (
-    TrainSettings,
-    holdout_split,
-    train_model,
-    training_arrays,
-)
-from cryoprotect.models.tuning import best_of_study
-from cryoprotect.models.tuning import tune as run_study
 from cryoprotect.params import CVParams, ParamsError, load_params
+
+if TYPE_CHECKING:
+    from cryoprotect.models.registry import TrainedModel
+
+# The scientific libraries (scikit-learn, SHAP, skops, Optuna, RDKit) are imported by the
+# commands that use them, so that every other command starts fast.
 
 models_app = typer.Typer(help="List, inspect and promote trained models.", no_args_is_help=True)
 TARGET_ARGUMENT = typer.Argument(..., help=f"One of: {', '.join(TARGETS)}.")
@@ -40,24 +31,12 @@ def _spec(name: str):
         fail(str(error.args[0]))
 
 
-def _code_version(root: Path) -> str:
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=10,
-        )
-    except OSError:
-        return ""
-    return result.stdout.strip()
-
-
 PARAMS_OPTION = typer.Option(None, "--params", help="Parameters file (default: params.yaml).")
 
 
 def _settings(ctx: typer.Context, name: str, params_path: Path | None, **overrides):
+    from cryoprotect.models.training import TrainSettings
+
     path = params_path or settings(ctx).root_dir / "params.yaml"
     try:
         params = load_params(path)
@@ -94,9 +73,17 @@ def train(
 ) -> None:
     """Train and register a model of NAME from the database (without the notebook pipeline).
 
-    Settings come from params.yaml; the model card records the held-out check against the
-    thresholds there, and a model that misses them is reported as failing.
+    Settings come from params.yaml; the model card records the cross-validated results
+    against the thresholds there, and a model that misses them is reported as failing.
     """
+    from cryoprotect.chem.cache import FeatureCache
+    from cryoprotect.db.datasets import frame_hash, molecule_names
+    from cryoprotect.db.model_versions import record_model_version, set_production
+    from cryoprotect.models import registry
+    from cryoprotect.models.training import train_model, training_arrays
+    from cryoprotect.models.tuning import best_of_study
+    from cryoprotect.provenance import git_commit
+
     spec = _spec(name)
     cfg = settings(ctx)
     chosen, _ = _settings(
@@ -109,13 +96,15 @@ def train(
             cfg.resolved_optuna_storage, study
         )
     data_hash = frame_hash(frame)
+    arrays = training_arrays(
+        spec, frame, chosen.featurizer, chosen.group_by, FeatureCache(cfg.resolved_cache_dir)
+    )
     outcome = train_model(
         spec,
-        frame,
+        arrays,
         chosen,
-        cache=FeatureCache(cfg.resolved_cache_dir),
         data_hash=data_hash,
-        code_version=_code_version(cfg.root_dir),
+        code_version=git_commit(cfg.root_dir),
         names=molecule_names(eng),
     )
     path = registry.save(outcome.model, cfg.resolved_models_dir)
@@ -141,6 +130,8 @@ def train(
 
 
 def _frame(eng, spec, n_splits: int, fmt: OutputFormat):
+    from cryoprotect.db.datasets import training_frame
+
     frame = training_frame(eng, spec.name, spec.subject)
     if len(frame) < n_splits:
         fail(
@@ -167,15 +158,17 @@ def tune(
     Several workers (on several machines, with a PostgreSQL storage URL) may run the same
     study at once; each adds its trials. Train with the result: ``train NAME --study STUDY``.
     """
+    from cryoprotect.chem.cache import FeatureCache
+    from cryoprotect.models.training import training_arrays, tuning_rows
+    from cryoprotect.models.tuning import tune as run_study
+
     spec = _spec(name)
     cfg = settings(ctx)
     chosen, own = _settings(ctx, spec.name, params_path, estimator=estimator)
     frame = _frame(engine(ctx), spec, chosen.n_splits, fmt)
     cache = FeatureCache(cfg.resolved_cache_dir)
     arrays = training_arrays(spec, frame, chosen.featurizer, chosen.group_by, cache)
-    rows = np.arange(len(arrays.y))
-    if chosen.holdout_fraction > 0:  # the groups `train` holds out are never tuned on
-        rows, _ = holdout_split(arrays, chosen.holdout_fraction, chosen.seed)
+    rows = tuning_rows(arrays, chosen)
     result = run_study(
         arrays.X[rows],
         arrays.y[rows],
@@ -186,11 +179,15 @@ def tune(
         seed=chosen.seed,
         storage=cfg.resolved_optuna_storage,
         study_name=study or f"{spec.name}-{chosen.estimator}",
+        baseline=chosen.estimator_params if chosen.estimator == own.estimator else None,
+        n_jobs=chosen.n_jobs,
     )
     emit(vars(result), fmt)
 
 
-def _resolver(ctx: typer.Context, model: registry.TrainedModel):
+def _resolver(ctx: typer.Context, model: TrainedModel):
+    from cryoprotect.db.datasets import molecule_names
+
     names = dict(model.names)
     with contextlib.suppress(OperationalError):  # without a database, the saved names serve
         names |= molecule_names(engine(ctx))
@@ -206,6 +203,9 @@ def predict(
     version: str = typer.Option(None, help="Model version (default: production, else newest)."),
 ) -> None:
     """Predict NAME for every row of --input; bad rows get an error and the others go on."""
+    from cryoprotect.models import registry
+    from cryoprotect.models.predict import UnusableInputError, predict_frame, read_input
+
     spec = _spec(name)
     if not 0 < confidence < 1:
         fail(f"--confidence must be between 0 and 1, not {confidence}")
@@ -239,6 +239,11 @@ def explain(
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Explain NAME's model with SHAP: mean |SHAP| per feature, with readable names."""
+    from cryoprotect.chem.cache import FeatureCache
+    from cryoprotect.models import registry
+    from cryoprotect.models.explain import explain_sample
+    from cryoprotect.models.training import training_arrays
+
     spec = _spec(name)
     cfg = settings(ctx)
     try:
@@ -249,9 +254,7 @@ def explain(
     arrays = training_arrays(
         spec, frame, model.featurizer, cache=FeatureCache(cfg.resolved_cache_dir)
     )
-    sample = np.random.default_rng(0).permutation(len(arrays.y))[:rows]
-    smiles = list(arrays.data["smiles"]) if "smiles" in arrays.data else None
-    table = explain_model(model, arrays.X[np.sort(sample)], arrays.X, smiles).importance()
+    table = explain_sample(model, arrays, rows).importance()
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(output, index=False)
@@ -270,6 +273,8 @@ def list_models(
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """List the registered model versions with their cross-validated MAE."""
+    from cryoprotect.models import registry
+
     root = settings(ctx).resolved_models_dir
     rows = []
     for spec_name in [name] if name else list(TARGETS):
@@ -303,6 +308,8 @@ def show(
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Show a model's card: data, parameters, validation metrics, libraries."""
+    from cryoprotect.models import registry
+
     try:
         card = registry.read_card(settings(ctx).resolved_models_dir, _spec(name).name, version)
     except registry.ModelNotFoundError as error:
@@ -317,6 +324,9 @@ def promote_model(
     version: str = typer.Argument(..., help="The version to serve."),
 ) -> None:
     """Make VERSION the production model of NAME."""
+    from cryoprotect.db.model_versions import set_production
+    from cryoprotect.models import registry
+
     try:
         registry.promote(settings(ctx).resolved_models_dir, _spec(name).name, version)
     except registry.ModelNotFoundError as error:

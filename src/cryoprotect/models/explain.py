@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from cryoprotect.chem.feature_names import morgan_bit_fragments, readable
 from cryoprotect.models.registry import TrainedModel
+from cryoprotect.models.training import TrainingArrays
 
 TREES = (ExtraTreesRegressor, RandomForestRegressor)
 BACKGROUND = 20
@@ -96,3 +97,12 @@ def explain(
     values, base = _shap(model.estimator, X, background, seed)
     names = list(model.feature_names)
     return Explanation(values, base, X, names, _labels(model, names, smiles))
+
+
+def explain_sample(
+    model: TrainedModel, arrays: TrainingArrays, rows: int, seed: int = 0
+) -> Explanation:
+    """Explain a seeded random sample of ``rows`` training rows against all training rows."""
+    sample = np.sort(np.random.default_rng(seed).permutation(len(arrays.y))[:rows])
+    smiles = list(arrays.data["smiles"]) if "smiles" in arrays.data else None
+    return explain(model, arrays.X[sample], arrays.X, smiles, seed)

@@ -18,6 +18,7 @@ from cryoprotect.models.estimators import build_estimator
 from cryoprotect.models.features import feature_matrix
 from cryoprotect.models.registry import TrainedModel
 from cryoprotect.models.targets import TargetSpec
+from cryoprotect.models.thresholds import gate
 from cryoprotect.models.validation import (
     CVResult,
     activity_metrics,
@@ -37,6 +38,7 @@ class TrainSettings:
 
     n_splits: int = 5
     seed: int = 0
+    n_jobs: int = 1
     group_by: str = "compound"
     estimator: str = "extra_trees"
     estimator_params: dict = field(default_factory=dict)
@@ -45,7 +47,7 @@ class TrainSettings:
     confidence: float = 0.9
     holdout_fraction: float = 0.0
     thresholds: dict = field(default_factory=dict)
-    """``mae`` (held-out split), ``coverage_min``/``coverage_max`` (CV interval coverage)."""
+    """``mae`` (mean over CV folds), ``coverage_min``/``coverage_max`` (CV interval coverage)."""
 
     @classmethod
     def from_params(cls, params: Params, target: str) -> TrainSettings:
@@ -54,6 +56,7 @@ class TrainSettings:
         return cls(
             n_splits=params.cv.n_splits,
             seed=params.seed,
+            n_jobs=params.n_jobs,
             group_by=params.cv.group_by,
             estimator=own.estimator,
             estimator_params=dict(own.estimator_params),
@@ -90,6 +93,13 @@ def holdout_split(arrays: TrainingArrays, fraction: float, seed: int):
     return next(split.split(arrays.X, arrays.y, arrays.groups))
 
 
+def tuning_rows(arrays: TrainingArrays, settings: TrainSettings) -> np.ndarray:
+    """Return the rows tuning may use: all but the groups training holds out for its check."""
+    if settings.holdout_fraction > 0:
+        return holdout_split(arrays, settings.holdout_fraction, settings.seed)[0]
+    return np.arange(len(arrays.y))
+
+
 def holdout_check(
     make, arrays: TrainingArrays, fraction: float, seed: int, active_below: float | None
 ) -> dict:
@@ -100,17 +110,6 @@ def holdout_check(
     if active_below is not None:
         metrics |= activity_metrics(arrays.y[test], predicted, active_below)
     return {"rows": int(len(test)), "groups": int(len(set(arrays.groups[test]))), **metrics}
-
-
-def gate(holdout: dict | None, coverage: float, thresholds: dict) -> dict:
-    """Compare the held-out MAE and the CV interval coverage with ``thresholds``."""
-    failures = []
-    if holdout is not None and "mae" in thresholds and holdout["mae"] > thresholds["mae"]:
-        failures.append(f"held-out MAE {holdout['mae']:.2f} > {thresholds['mae']}")
-    low, high = thresholds.get("coverage_min", 0.0), thresholds.get("coverage_max", 1.0)
-    if not low <= coverage <= high:
-        failures.append(f"interval coverage {coverage:.3f} outside [{low}, {high}]")
-    return {"passed": not failures, "failures": failures, "thresholds": thresholds}
 
 
 def _groups(spec: TargetSpec, frame: pd.DataFrame, group_by: str) -> np.ndarray:
@@ -189,27 +188,25 @@ def training_arrays(
 
 def train_model(
     spec: TargetSpec,
-    frame: pd.DataFrame,
+    arrays: TrainingArrays,
     settings: TrainSettings,
     *,
-    cache: FeatureCache | None = None,
     data_hash: str = "",
     code_version: str = "",
     names: dict[str, str] | None = None,
 ) -> TrainingOutcome:
-    """Cross-validate, then fit on all rows of ``frame`` (``group``, ``value`` + inputs).
-
-    Rows whose inputs cannot be featurized are left out and logged.
-    """
+    """Cross-validate, then fit on all rows of ``arrays`` (from :func:`training_arrays`)."""
     featurizer = dict(settings.featurizer)
-    arrays = training_arrays(spec, frame, featurizer, settings.group_by, cache)
     data, X, y, groups = arrays.data, arrays.X, arrays.y, arrays.groups
     name, params = settings.estimator, dict(settings.estimator_params)
 
     def make():
         return build_estimator(name, params, settings.seed)
 
-    cv = cross_validate(make, X, y, groups, settings.n_splits, settings.seed, spec.active_below)
+    cv = cross_validate(
+        make, X, y, groups, settings.n_splits, settings.seed, spec.active_below, settings.n_jobs
+    )
+    summary = cv.summary()
     residuals = y - cv.oof
     coverage = interval_coverage(residuals, cv.fold, settings.confidence)
     holdout = (
@@ -217,7 +214,7 @@ def train_model(
         if settings.holdout_fraction > 0
         else None
     )
-    checked = gate(holdout, coverage, settings.thresholds)
+    checked = gate(summary["mae_mean"], coverage, settings.thresholds)
     if not checked["passed"]:
         log.warning("model misses its thresholds", target=spec.name, failures=checked["failures"])
     estimator = make().fit(X, y)
@@ -240,7 +237,7 @@ def train_model(
         "validation": {
             "method": f"grouped {settings.n_splits}-fold CV by {settings.group_by}",
             "seed": settings.seed,
-            "summary": cv.summary(),
+            "summary": summary,
             "per_fold": cv.per_fold.reset_index().to_dict("records"),
             "interval_confidence": settings.confidence,
             "interval_coverage": coverage,
@@ -271,7 +268,7 @@ def train_model(
         "trained",
         target=spec.name,
         version=version,
-        mae_mean=cv.summary()["mae_mean"],
+        mae_mean=summary["mae_mean"],
         coverage=coverage,
     )
     return TrainingOutcome(model, cv, oof)

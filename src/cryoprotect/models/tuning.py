@@ -81,9 +81,17 @@ def tune(
     seed: int = 0,
     storage: str | None = None,
     study_name: str = "cryoprotect",
+    baseline: dict | None = None,
+    n_jobs: int = 1,
 ) -> TuningResult:
-    """Run (or resume) an Optuna study minimising the grouped-CV MAE of ``estimator``."""
+    """Run (or resume) an Optuna study minimising the grouped-CV MAE of ``estimator``.
+
+    ``baseline`` (e.g. the parameters in params.yaml) is the first trial of a new study, so
+    the best trial is never worse than it; its parameters outside ``space`` stay fixed in
+    every trial. ``n_jobs`` fits each trial's folds in parallel.
+    """
     space = space if space is not None else DEFAULT_SPACES[estimator]
+    fixed = {k: v for k, v in (baseline or {}).items() if k not in space}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=study_name,
@@ -93,21 +101,30 @@ def tune(
         load_if_exists=True,
     )
     study.set_user_attr("estimator", estimator)
+    study.set_user_attr("fixed", fixed)
+    if baseline and not study.trials:
+        study.enqueue_trial({k: v for k, v in baseline.items() if k in space})
 
     def objective(trial: optuna.Trial) -> float:
-        params = suggest(trial, space)
+        params = fixed | suggest(trial, space)
         result = cross_validate(
-            lambda: build_estimator(estimator, params, seed), X, y, groups, n_splits, seed
+            lambda: build_estimator(estimator, params, seed),
+            X,
+            y,
+            groups,
+            n_splits,
+            seed,
+            n_jobs=n_jobs,
         )
         return result.overall["mae"]
 
     study.optimize(objective, n_trials=n_trials)
     return TuningResult(
-        study_name, dict(study.best_params), float(study.best_value), len(study.trials)
+        study_name, fixed | study.best_params, float(study.best_value), len(study.trials)
     )
 
 
 def best_of_study(storage: str, study_name: str) -> tuple[str, dict]:
-    """Return the estimator name and best parameters of a stored study."""
+    """Return the estimator name and best parameters (with the fixed ones) of a stored study."""
     study = optuna.load_study(study_name=study_name, storage=storage)
-    return study.user_attrs["estimator"], dict(study.best_params)
+    return study.user_attrs["estimator"], study.user_attrs.get("fixed", {}) | study.best_params

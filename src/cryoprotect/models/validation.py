@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from rdkit import Chem
 from rdkit.Chem.Scaffolds import MurckoScaffold
 from sklearn.base import clone
@@ -67,6 +68,10 @@ class CVResult:
         return out | {f"{k}_pooled": v for k, v in self.overall.items()}
 
 
+def _fit_predict(estimator, X: np.ndarray, y: np.ndarray, train, test) -> np.ndarray:
+    return clone(estimator).fit(X[train], y[train]).predict(X[test])
+
+
 def cross_validate(
     make_estimator: Callable[[], object],
     X: np.ndarray,
@@ -75,18 +80,23 @@ def cross_validate(
     n_splits: int = 5,
     seed: int = 0,
     active_below: float | None = None,
+    n_jobs: int = 1,
 ) -> CVResult:
     """Cross-validate with grouped k folds, groups shuffled into folds.
 
-    No group (compound, scaffold or formulation) is split between folds.
+    No group (compound, scaffold or formulation) is split between folds. With ``n_jobs`` other
+    than 1 the folds are fitted in parallel processes (joblib); the results are the same.
     """
     splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    splits = list(splitter.split(X, y, groups))
+    predictions = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_predict)(make_estimator(), X, y, train, test) for train, test in splits
+    )
     oof = np.full(len(y), np.nan)
     fold = np.full(len(y), -1)
     rows = []
-    for k, (train, test) in enumerate(splitter.split(X, y, groups)):
-        model = clone(make_estimator()).fit(X[train], y[train])
-        oof[test] = model.predict(X[test])
+    for k, ((_, test), predicted) in enumerate(zip(splits, predictions, strict=True)):
+        oof[test] = predicted
         fold[test] = k
         metrics = regression_metrics(y[test], oof[test])
         if active_below is not None:

@@ -1,0 +1,144 @@
+"""The per-target steps of the pipeline: features, tuning, training, explanation.
+
+Each step reads the files of the step before it (see :class:`~.layout.Layout`), writes its
+own and returns what its notebook shows. Inputs come from the database snapshot only, so a
+step's outputs are a function of the snapshot, ``params.yaml`` and the code.
+"""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pandas as pd
+
+from cryoprotect.chem.cache import FeatureCache
+from cryoprotect.db.datasets import frame_hash, molecule_names, training_frame
+from cryoprotect.db.snapshot import load_snapshot
+from cryoprotect.models import registry
+from cryoprotect.models.explain import Explanation, explain_sample
+from cryoprotect.models.feature_table import (
+    read_feature_names,
+    read_feature_table,
+    write_feature_table,
+)
+from cryoprotect.models.targets import target
+from cryoprotect.models.training import (
+    TrainingArrays,
+    TrainingOutcome,
+    TrainSettings,
+    train_model,
+    training_arrays,
+    tuning_rows,
+)
+from cryoprotect.models.tuning import TuningResult, tune
+from cryoprotect.params import Params
+from cryoprotect.pipeline.layout import Layout
+from cryoprotect.pipeline.metrics import write_metrics, write_plot_data
+
+BEST = "best.json"
+STUDY = "study.db"
+
+
+def build_features(layout: Layout, name: str, params: Params) -> TrainingArrays:
+    """Featurize ``name``'s measurements in the snapshot; write and return the feature table.
+
+    The table carries the snapshot's molecule names, which the trained model keeps.
+    """
+    spec = target(name)
+    settings = TrainSettings.from_params(params, name)
+    engine = load_snapshot(layout.snapshot)
+    frame = training_frame(engine, spec.name, spec.subject)
+    if len(frame) < settings.n_splits:
+        raise ValueError(
+            f"the snapshot holds {len(frame)} {name} measurements, fewer than the "
+            f"{settings.n_splits} cross-validation folds"
+        )
+    arrays = training_arrays(
+        spec, frame, settings.featurizer, settings.group_by, FeatureCache(layout.cache)
+    )
+    write_feature_table(arrays, layout.features(name), molecule_names(engine))
+    return arrays
+
+
+def tune_target(layout: Layout, name: str, params: Params) -> TuningResult:
+    """Tune ``name``'s estimator in a fresh study; write the best parameters and return them.
+
+    The study starts from the parameters in params.yaml, runs the trials set there and is
+    kept (SQLite) beside the best parameters; the held-out groups are never tuned on.
+    """
+    settings = TrainSettings.from_params(params, name)
+    arrays = read_feature_table(layout.features(name))
+    rows = tuning_rows(arrays, settings)
+    folder = layout.tuning(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / STUDY).unlink(missing_ok=True)  # same inputs, same study: start afresh
+    result = tune(
+        arrays.X[rows],
+        arrays.y[rows],
+        arrays.groups[rows],
+        estimator=settings.estimator,
+        n_trials=int(params.targets[name].tuning.get("trials", 20)),
+        n_splits=settings.n_splits,
+        seed=settings.seed,
+        storage=f"sqlite:///{folder / STUDY}",
+        study_name=f"{name}-{settings.estimator}",
+        baseline=settings.estimator_params,
+        n_jobs=settings.n_jobs,
+    )
+    best = {"estimator": settings.estimator, **vars(result)}
+    (folder / BEST).write_text(json.dumps(best, indent=2, sort_keys=True) + "\n")
+    return result
+
+
+def study_trials(layout: Layout, name: str) -> pd.DataFrame:
+    """Return the trials of ``name``'s tuning study: number, MAE (``value``) and parameters."""
+    best = json.loads((layout.tuning(name) / BEST).read_text())
+    study = optuna.load_study(
+        study_name=best["study_name"], storage=f"sqlite:///{layout.tuning(name) / STUDY}"
+    )
+    return study.trials_dataframe(attrs=("number", "value", "params", "state"))
+
+
+def tuned_settings(layout: Layout, name: str, params: Params) -> TrainSettings:
+    """Return ``name``'s training settings with the tuned parameters when tuning has run."""
+    settings = TrainSettings.from_params(params, name)
+    best_file = layout.tuning(name) / BEST
+    if best_file.is_file():
+        best = json.loads(best_file.read_text())
+        if best["estimator"] == settings.estimator:
+            settings.estimator_params = best["best_params"]
+    return settings
+
+
+def train_target(
+    layout: Layout, name: str, params: Params, code_version: str = ""
+) -> TrainingOutcome:
+    """Train, register and promote ``name``'s model; write its metrics and plot data."""
+    arrays = read_feature_table(layout.features(name))
+    outcome = train_model(
+        target(name),
+        arrays,
+        tuned_settings(layout, name, params),
+        data_hash=frame_hash(arrays.data),
+        code_version=code_version,
+        names=read_feature_names(layout.features(name)),
+    )
+    registry.save(outcome.model, layout.models)
+    registry.promote(layout.models, name, outcome.model.version)
+    write_metrics(outcome, layout.metrics(name))
+    write_plot_data(outcome, layout.plots(name))
+    return outcome
+
+
+def explain_target(layout: Layout, name: str, rows: int) -> Explanation:
+    """Explain ``name``'s production model on a sample of its training rows with SHAP.
+
+    Writes the importance table (mean |SHAP| per feature, readable labels).
+    """
+    model = registry.load(layout.models, name)
+    explanation = explain_sample(model, read_feature_table(layout.features(name)), rows)
+    path = layout.explanation(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    explanation.importance().to_csv(path, index=False)
+    return explanation

@@ -45,3 +45,9 @@ def test_importance_and_tuning_figures():
     history = tuning_figure(trials, "tg", "K").axes[0]
     assert list(history.get_lines()[1].get_ydata()) == [5.0, 5.0, 4.0]
     assert png_data_uri(parity_figure(PLOT, "tg", "K")).startswith("data:image/png;base64,iVBOR")
+
+
+def test_long_feature_labels_are_shortened():
+    importance = pd.DataFrame({"label": ["x" * 80], "mean_abs_shap": [1.0]})
+    [label] = importance_figure(importance, "tg", "K").axes[0].get_yticklabels()
+    assert label.get_text() == "x" * 59 + "…"

@@ -16,6 +16,8 @@ from matplotlib.figure import Figure
 
 PALETTE = "tab10"
 """One qualitative palette for folds everywhere."""
+LABEL_LIMIT = 60
+"""Longer feature labels are cut (with an ellipsis) so that bar charts stay readable."""
 
 
 def parity_figure(table: pd.DataFrame, target: str, unit: str) -> Figure:
@@ -30,6 +32,7 @@ def parity_figure(table: pd.DataFrame, target: str, unit: str) -> Figure:
         x="measured",
         y="predicted",
         hue="fold",
+        hue_order=[str(k) for k in sorted(table["fold"].unique())],
         palette=PALETTE,
         s=18,
         alpha=0.75,
@@ -63,12 +66,17 @@ def residual_figure(table: pd.DataFrame, target: str, unit: str) -> Figure:
     return figure
 
 
+def _shorten(label: str, limit: int = LABEL_LIMIT) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def importance_figure(importance: pd.DataFrame, target: str, unit: str, top: int = 15) -> Figure:
     """Bar chart of the ``top`` features by mean |SHAP| (columns ``label``, ``mean_abs_shap``)."""
     shown = importance.head(top).iloc[::-1]
-    figure = Figure(figsize=(7, 0.3 * len(shown) + 1.2), layout="constrained")
+    labels = [_shorten(label) for label in shown["label"]]
+    figure = Figure(figsize=(9, 0.3 * len(shown) + 1.2), layout="constrained")
     axes = figure.subplots()
-    axes.barh(shown["label"], shown["mean_abs_shap"], color=sns.color_palette(PALETTE)[0])
+    axes.barh(labels, shown["mean_abs_shap"], color=sns.color_palette(PALETTE)[0])
     axes.set(
         xlabel=f"mean |SHAP value| ({unit})",
         title=f"{target}: the {len(shown)} most important features",

@@ -77,9 +77,10 @@ def build_report(layout: Layout, params: Params, targets: list[str]) -> str:
         else "<span class='fail'>fail: " + html.escape("; ".join(result["failures"])) + "</span>"
         for name, result in gate["targets"].items()
     }
-    summary = table[SUMMARY_COLUMNS].assign(
-        unit=table["unit"],
-        thresholds=[verdicts.get(name, "") for name in table.index],
+    summary = (
+        table[SUMMARY_COLUMNS]
+        .assign(unit=table["unit"], thresholds=[verdicts.get(name, "") for name in table.index])
+        .reset_index()
     )
     sections = "".join(_section(layout, name, table.loc[name, "unit"]) for name in targets)
     page = (
@@ -89,7 +90,8 @@ def build_report(layout: Layout, params: Params, targets: list[str]) -> str:
         "<p>Grouped cross-validation: means over folds (<code>_std</code>: spread across "
         "folds). Interval coverage: share of out-of-fold values inside their conformal "
         "interval.</p>"
-        f"{summary.to_html(escape=False, float_format=lambda v: f'{v:.3f}')}{sections}"
+        f"{summary.to_html(index=False, escape=False, float_format=lambda v: f'{v:.3f}')}"
+        f"{sections}"
         "</body></html>\n"
     )
     path = layout.reports / "index.html"

@@ -61,7 +61,7 @@ def test_dvc_repro_builds_everything_then_only_what_changed(reference_database, 
 
     cold = _run(root, env, "dvc", "repro")
     targets = ("tg", "iri", "viability")
-    every = {"export", "validate", "report", "gate"}
+    every = {"export", "validate", "health", "report", "gate"}
     every |= {f"{stage}@{t}" for stage in PER_TARGET for t in targets}
     assert _ran(cold.stdout) == every
     for notebook in (root / "reports" / "notebooks").glob("*.ipynb"):

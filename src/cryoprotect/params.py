@@ -27,6 +27,11 @@ class TargetParams(BaseModel):
     thresholds: Thresholds
     tuning: dict = Field(default_factory=lambda: {"trials": 20})
 
+    @property
+    def trials(self) -> int:
+        """Return the number of tuning trials (``tuning.trials``, default 20)."""
+        return int(self.tuning.get("trials", 20))
+
 
 class CVParams(BaseModel):
     """Cross-validation settings."""

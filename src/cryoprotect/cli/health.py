@@ -10,6 +10,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from cryoprotect.cli.common import engine, fail, settings
+from cryoprotect.files import write_json
 
 
 class HealthFormat(StrEnum):
@@ -42,8 +43,7 @@ def health(
         fail(f"cannot check the database: {error.__class__.__name__}: {error}")
     paths = write_report(report, folder)
     if verdict:
-        verdict.parent.mkdir(parents=True, exist_ok=True)
-        verdict.write_text(json.dumps(report.verdict(), indent=2) + "\n")
+        write_json(verdict, report.verdict())
     if fmt is HealthFormat.json:
         typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
     elif fmt is HealthFormat.html:

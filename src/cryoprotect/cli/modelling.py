@@ -174,7 +174,7 @@ def tune(
         arrays.y[rows],
         arrays.groups[rows],
         estimator=chosen.estimator,
-        n_trials=trials or int(own.tuning.get("trials", 20)),
+        n_trials=trials or own.trials,
         n_splits=chosen.n_splits,
         seed=chosen.seed,
         storage=cfg.resolved_optuna_storage,

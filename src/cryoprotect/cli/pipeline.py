@@ -5,7 +5,6 @@ They run in the project folder (the one holding ``dvc.yaml``), as DVC runs them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -13,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, engine, fail
 from cryoprotect.db.snapshot import check_snapshot, export_snapshot
+from cryoprotect.files import write_json
 from cryoprotect.models.targets import TARGETS
 from cryoprotect.params import ParamsError, load_params
 from cryoprotect.pipeline.layout import Layout, find_project
@@ -27,11 +27,6 @@ def _layout() -> Layout:
         return Layout(find_project())
     except FileNotFoundError as error:
         fail(str(error))
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 @app.command()
@@ -63,7 +58,7 @@ def validate(
     folder = snapshot or _layout().snapshot
     problems = check_snapshot(folder)
     if output:
-        _write_json(output, {"snapshot": str(folder), "valid": not problems, "problems": problems})
+        write_json(output, {"snapshot": str(folder), "valid": not problems, "problems": problems})
     if problems:
         fail(f"snapshot {folder} is not valid: " + "; ".join(problems))
     typer.echo(f"snapshot {folder} is valid")
@@ -84,7 +79,7 @@ def gate(
     targets = [name for name in TARGETS if name in params.targets]
     result = regression_gate({name: layout.metrics(name) for name in targets}, params)
     if output:
-        _write_json(output, result)
+        write_json(output, result)
     if not result["passed"]:
         fail("regression gate failed: " + "; ".join(result["failures"]), fmt, **result)
     emit(result, fmt, [f"{name}: passes its thresholds" for name in result["targets"]])

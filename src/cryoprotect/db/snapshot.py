@@ -125,16 +125,28 @@ def load_snapshot(folder: Path) -> Engine:
     SnapshotError
         If a table file is missing or a row breaks a constraint.
     """
+    try:
+        return _load(Path(folder), row_by_row=False)
+    except IntegrityError:  # load again row by row, only to name the row that breaks a rule
+        return _load(Path(folder), row_by_row=True)
+
+
+def _load(folder: Path, row_by_row: bool) -> Engine:
     engine = create_engine("sqlite://", poolclass=StaticPool)
     tables = [_table(name) for name in SNAPSHOT_TABLES]
     Base.metadata.create_all(engine, tables=tables)
     with engine.begin() as connection:
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
         for table in tables:
-            path = Path(folder) / f"{table.name}.parquet"
+            path = folder / f"{table.name}.parquet"
             if not path.is_file():
                 raise SnapshotError(f"{path} is missing")
-            for number, row in enumerate(read_table(folder, table.name), start=1):
+            rows = read_table(folder, table.name)
+            if not row_by_row:
+                if rows:
+                    connection.execute(table.insert(), rows)
+                continue
+            for number, row in enumerate(rows, start=1):
                 try:
                     connection.execute(table.insert(), row)
                 except IntegrityError as error:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from cryoprotect.files import write_text_atomically
 from cryoprotect.health.checks import CRITICAL
 from cryoprotect.health.diagnostics import diagnostics
 from cryoprotect.health.expectations import CheckResult, run_molecule_suite, run_table_suites
@@ -87,12 +87,6 @@ def run_health(engine: Engine) -> HealthReport:
     )
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
-
-
 def write_report(report: HealthReport, folder: Path) -> dict[str, Path]:
     """Write the report as JSON and HTML (timestamped and ``latest``) and extend the history."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -105,9 +99,9 @@ def write_report(report: HealthReport, folder: Path) -> dict[str, Path]:
         "html": folder / "latest.html",
         "history": folder / HISTORY,
     }
-    _atomic_write(paths["json"], data)
-    _atomic_write(paths["latest_json"], data)
-    _atomic_write(paths["html"], page)
+    write_text_atomically(paths["json"], data)
+    write_text_atomically(paths["latest_json"], data)
+    write_text_atomically(paths["html"], page)
     with paths["history"].open("a", encoding="utf-8") as history:
         history.write(json.dumps(report.summary()) + "\n")
     return paths

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import skops.io as sio
 
+from cryoprotect.files import write_json
+
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "scipy.")
 VERSION_FILES = ("estimator.skops", "card.json", "model.json")
 """A version folder is complete when it holds all of these (model.json is written last)."""
@@ -43,12 +45,6 @@ class ModelNotFoundError(LookupError):
     """No trained model of a target (or of the asked version) exists."""
 
 
-def _write_json(path: Path, data: dict) -> None:
-    partial = path.with_suffix(".tmp")
-    partial.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(partial, path)
-
-
 def save(model: TrainedModel, root: Path) -> Path:
     """Write ``model`` as a new version folder under ``root/<target>/`` and return it."""
     final = root / model.target / model.version
@@ -58,8 +54,8 @@ def save(model: TrainedModel, root: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     sio.dump(model.estimator, staging / "estimator.skops")
-    _write_json(staging / "card.json", model.card)
-    _write_json(  # written last: a folder with model.json is complete
+    write_json(staging / "card.json", model.card, sort_keys=True)
+    write_json(  # written last: a folder with model.json is complete
         staging / "model.json",
         {
             "target": model.target,
@@ -70,6 +66,7 @@ def save(model: TrainedModel, root: Path) -> Path:
             "domain": model.domain,
             "names": model.names,
         },
+        sort_keys=True,
     )
     os.replace(staging, final)
     return final
@@ -97,7 +94,7 @@ def promote(root: Path, target: str, version: str) -> None:
     """Make ``version`` the production model of ``target``."""
     if version not in versions(root, target):
         raise ModelNotFoundError(f"no version {version!r} of {target}")
-    _write_json(root / target / "registry.json", {"production": version})
+    write_json(root / target / "registry.json", {"production": version}, sort_keys=True)
 
 
 def _folder(root: Path, target: str, version: str | None) -> Path:

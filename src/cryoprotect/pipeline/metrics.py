@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryoprotect.files import write_json
 from cryoprotect.models.thresholds import gate
 from cryoprotect.params import Params
 
@@ -45,8 +46,7 @@ def target_metrics(outcome: TrainingOutcome) -> dict:
 def write_metrics(outcome: TrainingOutcome, path: Path) -> dict:
     """Write :func:`target_metrics` of ``outcome`` to ``path`` (JSON) and return them."""
     metrics = target_metrics(outcome)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(path, metrics)
     return metrics
 
 

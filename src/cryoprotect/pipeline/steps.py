@@ -15,6 +15,7 @@ import pandas as pd
 from cryoprotect.chem.cache import FeatureCache
 from cryoprotect.db.datasets import frame_hash, molecule_names, training_frame
 from cryoprotect.db.snapshot import load_snapshot
+from cryoprotect.files import write_json
 from cryoprotect.models import registry
 from cryoprotect.models.explain import Explanation, explain_sample
 from cryoprotect.models.feature_table import (
@@ -78,7 +79,7 @@ def tune_target(layout: Layout, name: str, params: Params) -> TuningResult:
         arrays.y[rows],
         arrays.groups[rows],
         estimator=settings.estimator,
-        n_trials=int(params.targets[name].tuning.get("trials", 20)),
+        n_trials=params.targets[name].trials,
         n_splits=settings.n_splits,
         seed=settings.seed,
         storage=f"sqlite:///{folder / STUDY}",
@@ -87,7 +88,7 @@ def tune_target(layout: Layout, name: str, params: Params) -> TuningResult:
         n_jobs=settings.n_jobs,
     )
     best = {"estimator": settings.estimator, **vars(result)}
-    (folder / BEST).write_text(json.dumps(best, indent=2, sort_keys=True) + "\n")
+    write_json(folder / BEST, best, sort_keys=True)
     return result
 
 

@@ -114,3 +114,30 @@ def reference_snapshot(reference_database, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("reference-snapshot") / "snapshot"
     export_snapshot(make_engine(reference_database), folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def trained_project(reference_database, reference_snapshot, tmp_path_factory) -> Path:
+    """A project with features, models, SHAP values and a health report (read-only for tests).
+
+    The pipeline's steps run on the reference snapshot with the fast made-up parameters of
+    ``pipeline_workspace`` (few trees, three folds): real models of the curated data, untuned.
+    """
+    from cryoprotect.health.report import run_health, write_report
+    from cryoprotect.models.targets import TARGETS
+    from cryoprotect.params import load_params
+    from cryoprotect.pipeline.layout import Layout
+    from cryoprotect.pipeline.steps import build_features, explain_target, train_target
+    from pipeline_workspace import make_workspace
+
+    root = make_workspace(tmp_path_factory.mktemp("trained") / "project", reference_snapshot)
+    layout = Layout(root)
+    params = load_params(layout.params)
+    for name in TARGETS:
+        build_features(layout, name, params)
+        train_target(layout, name, params)
+        explain_target(layout, name, params.explain.rows)
+    engine = make_engine(reference_database)
+    write_report(run_health(engine), layout.reports / "health")
+    engine.dispose()
+    return root

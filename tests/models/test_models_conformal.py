@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from cryoprotect.models.conformal import ConformalIntervals
-from cryoprotect.models.training import interval_coverage
+from cryoprotect.models.training import fold_half_widths, interval_coverage
 
 Z_90 = 1.6449  # the 0.95 quantile of N(0, 1): |Z| <= 1.645 with probability 0.9
 
@@ -75,6 +75,7 @@ def test_interval_coverage_by_hand():
     # Fold 0 is calibrated on |4|, |10|, |0.5|: ceil(4 * 0.5) = 2nd smallest = 4 -> 3 of 3 inside.
     # Fold 1 is calibrated on 1, 2, 3: 2nd smallest = 2 -> only 0.5 inside, 1 of 3.
     assert interval_coverage(residuals, fold, 0.5) == pytest.approx(4 / 6)
+    assert fold_half_widths(residuals, fold, 0.5).tolist() == [4.0] * 3 + [2.0] * 3
 
 
 def test_interval_coverage_is_near_the_confidence_on_normal_residuals():

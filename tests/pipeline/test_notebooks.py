@@ -17,9 +17,11 @@ from conftest import REPO_ROOT
 from pipeline_workspace import make_workspace
 
 NOTEBOOKS = ["features", "tune", "train", "explain", "report"]
+SERVED = ["dashboard"]
+"""Notebooks Voila serves rather than the pipeline runs (tested in a browser)."""
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", NOTEBOOKS + SERVED)
 def test_committed_notebooks_are_stripped_and_parameterized(name):
     notebook = nbformat.read(REPO_ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
     nbformat.validate(notebook)

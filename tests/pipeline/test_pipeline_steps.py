@@ -12,6 +12,7 @@ from cryoprotect.db.engine import make_engine
 from cryoprotect.db.migrations import upgrade
 from cryoprotect.db.snapshot import export_snapshot
 from cryoprotect.models import registry
+from cryoprotect.models.explain import Explanation
 from cryoprotect.models.feature_table import read_feature_names, read_feature_table
 from cryoprotect.models.targets import TARGETS
 from cryoprotect.params import load_params
@@ -98,6 +99,9 @@ def test_explanations_are_written_with_readable_labels(project):
     table = pd.read_csv(layout.explanation("tg"))
     assert table["mean_abs_shap"].is_monotonic_decreasing
     assert table["label"].notna().all()
+    saved = Explanation.load(layout.shap_values("tg"))  # what the dashboard draws
+    pd.testing.assert_frame_equal(saved.importance(), table, check_exact=False)
+    assert saved.values.shape == saved.data.shape
 
 
 def test_the_report_covers_every_target(project):

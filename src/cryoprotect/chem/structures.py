@@ -72,10 +72,7 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
     text = (smiles or "").strip()
     if not text:
         raise InvalidStructureError("empty", "empty SMILES")
-    mol = Chem.MolFromSmiles(text)
-    if mol is None:
-        raise InvalidStructureError("unparseable", f"RDKit cannot parse SMILES {text!r}")
-    mol = rdMolStandardize.Cleanup(mol)
+    mol = rdMolStandardize.Cleanup(parse_smiles(text))
     if strip_counterions:
         mol = rdMolStandardize.Uncharger().uncharge(_without_inorganic_fragments(mol))
     fragments = Chem.GetMolFrags(mol)
@@ -116,7 +113,18 @@ def is_organic(smiles: str) -> bool:
     InvalidStructureError
         If RDKit cannot parse ``smiles``.
     """
+    return any(atom.GetAtomicNum() == 6 for atom in parse_smiles(smiles).GetAtoms())
+
+
+def parse_smiles(smiles: str) -> Chem.Mol:
+    """Return RDKit's molecule of ``smiles``, as written (not standardised).
+
+    Raises
+    ------
+    InvalidStructureError
+        If RDKit cannot parse ``smiles``.
+    """
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
         raise InvalidStructureError("unparseable", f"RDKit cannot parse SMILES {smiles!r}")
-    return any(atom.GetAtomicNum() == 6 for atom in mol.GetAtoms())
+    return mol

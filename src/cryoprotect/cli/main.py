@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cryoprotect import __version__
-from cryoprotect.cli import curate, db, health, importing, modelling, pipeline
+from cryoprotect.cli import curate, dashboard, db, health, importing, modelling, pipeline
 from cryoprotect.config import get_settings
 from cryoprotect.logs import configure_logging
 
@@ -20,6 +20,7 @@ app.add_typer(modelling.models_app, name="models")
 app.add_typer(pipeline.app, name="pipeline")
 app.command()(curate.curate)
 app.command()(health.health)
+app.command()(dashboard.dashboard)
 app.command()(modelling.tune)
 app.command()(modelling.train)
 app.command()(modelling.predict)

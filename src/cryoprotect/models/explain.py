@@ -8,7 +8,9 @@ ensemble as the weighted mean of its members' explanations.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -45,6 +47,36 @@ class Explanation:
             }
         )
         return table.sort_values("mean_abs_shap", ascending=False, ignore_index=True)
+
+    def save(self, path: Path) -> None:
+        """Write the explanation to ``path`` as a NumPy ``.npz`` archive, atomically.
+
+        The archive holds arrays of numbers and text only, so loading it runs no code.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.stem}.partial.npz")
+        np.savez_compressed(
+            partial,
+            values=self.values,
+            base_value=np.array(self.base_value),
+            data=self.data,
+            feature_names=np.array(self.feature_names, dtype=str),
+            labels=np.array(self.labels, dtype=str),
+        )
+        os.replace(partial, path)
+
+    @classmethod
+    def load(cls, path: Path) -> Explanation:
+        """Read an explanation written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as archive:
+            return cls(
+                values=archive["values"],
+                base_value=float(archive["base_value"]),
+                data=archive["data"],
+                feature_names=archive["feature_names"].tolist(),
+                labels=archive["labels"].tolist(),
+            )
 
 
 def _labels(model: TrainedModel, names: list[str], smiles: list[str] | None) -> list[str]:

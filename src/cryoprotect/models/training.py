@@ -77,14 +77,23 @@ class TrainingOutcome:
     oof: pd.DataFrame
 
 
-def interval_coverage(residuals: np.ndarray, fold: np.ndarray, confidence: float) -> float:
-    """Coverage of conformal intervals on each fold, calibrated on the other folds' residuals."""
-    covered = np.zeros(len(residuals), dtype=bool)
+def fold_half_widths(residuals: np.ndarray, fold: np.ndarray, confidence: float) -> np.ndarray:
+    """Per row, the conformal half-width calibrated on the residuals of the other folds.
+
+    These are the out-of-fold intervals whose coverage :func:`interval_coverage` measures.
+    """
+    residuals, fold = np.asarray(residuals, dtype=float), np.asarray(fold)
+    widths = np.zeros(len(residuals))
     for k in np.unique(fold):
         inside = fold == k
-        width = ConformalIntervals(residuals[~inside]).half_width(confidence)
-        covered[inside] = np.abs(residuals[inside]) <= width
-    return float(covered.mean())
+        widths[inside] = ConformalIntervals(residuals[~inside]).half_width(confidence)
+    return widths
+
+
+def interval_coverage(residuals: np.ndarray, fold: np.ndarray, confidence: float) -> float:
+    """Coverage of conformal intervals on each fold, calibrated on the other folds' residuals."""
+    widths = fold_half_widths(residuals, fold, confidence)
+    return float((np.abs(np.asarray(residuals, dtype=float)) <= widths).mean())
 
 
 def holdout_split(arrays: TrainingArrays, fraction: float, seed: int):

@@ -20,20 +20,23 @@ LABEL_LIMIT = 60
 """Longer feature labels are cut (with an ellipsis) so that bar charts stay readable."""
 
 
-def parity_figure(table: pd.DataFrame, target: str, unit: str) -> Figure:
-    """Scatter out-of-fold predicted against measured values, coloured by fold, with y = x.
+def parity_figure(table: pd.DataFrame, target: str, unit: str, hue: str = "fold") -> Figure:
+    """Scatter out-of-fold predicted against measured values, coloured by ``hue``, with y = x.
 
-    ``table`` has columns ``measured``, ``predicted`` and ``fold`` (the plot data of training).
+    ``table`` has columns ``measured``, ``predicted`` and ``hue`` (``fold`` in the plot data
+    of training; the dashboards also colour by ``source``).
     """
     figure = Figure(figsize=(5.5, 5), layout="constrained")
     axes = figure.subplots()
+    groups = table[hue].astype(str)
+    order = [str(k) for k in sorted(table[hue].unique())]
     sns.scatterplot(
-        data=table.assign(fold=table["fold"].astype(str)),
+        data=table.assign(**{hue: groups}),
         x="measured",
         y="predicted",
-        hue="fold",
-        hue_order=[str(k) for k in sorted(table["fold"].unique())],
-        palette=PALETTE,
+        hue=hue,
+        hue_order=order,
+        palette=PALETTE if len(order) <= 10 else "husl",
         s=18,
         alpha=0.75,
         ax=axes,
@@ -46,7 +49,7 @@ def parity_figure(table: pd.DataFrame, target: str, unit: str) -> Figure:
         ylabel=f"predicted {target} ({unit}, out of fold)",
         title=f"{target}: predicted vs measured",
     )
-    axes.legend(title="fold", fontsize="small")
+    axes.legend(title=hue, fontsize="small")
     return figure
 
 

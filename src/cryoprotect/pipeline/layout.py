@@ -73,6 +73,10 @@ class Layout:
         """Return the SHAP importance table of ``target``."""
         return self.reports / "explain" / f"{target}.csv"
 
+    def shap_values(self, target: str) -> Path:
+        """Return the SHAP values of ``target``'s explained sample (``.npz``)."""
+        return self.reports / "explain" / f"{target}.npz"
+
 
 def enter_project(project_dir: str | Path | None = None) -> Layout:
     """Change into the project folder (default: found from cwd) and return its layout.

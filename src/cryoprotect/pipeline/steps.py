@@ -135,11 +135,11 @@ def train_target(
 def explain_target(layout: Layout, name: str, rows: int) -> Explanation:
     """Explain ``name``'s production model on a sample of its training rows with SHAP.
 
-    Writes the importance table (mean |SHAP| per feature, readable labels).
+    Writes the importance table (mean |SHAP| per feature, readable labels) and the SHAP
+    values of every explained row, which the dashboards draw.
     """
     model = registry.load(layout.models, name)
     explanation = explain_sample(model, read_feature_table(layout.features(name)), rows)
-    path = layout.explanation(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    explanation.importance().to_csv(path, index=False)
+    explanation.save(layout.shap_values(name))
+    explanation.importance().to_csv(layout.explanation(name), index=False)
     return explanation

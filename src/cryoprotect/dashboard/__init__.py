@@ -1,0 +1,1 @@
+"""Review dashboards served by Voila: model quality, errors, uncertainty, predictions, health."""

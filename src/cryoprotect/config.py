@@ -53,6 +53,19 @@ class Settings(BaseSettings):
     optuna_storage: str = Field(
         default="", description="Optuna storage URL; empty means the SQLite file data/optuna.db."
     )
+    backup_dir: str = Field(
+        default="",
+        description="Where backups go: a folder or an fsspec URL (s3://bucket/prefix); "
+        "empty means <root>/data/backups.",
+    )
+    backup_storage_options: dict = Field(
+        default_factory=dict,
+        description='fsspec options of the backup store, as JSON, e.g. {"endpoint_url": ...}.',
+    )
+    backup_keep_last: int = Field(default=7, ge=1, description="Backups prune keeps: newest N.")
+    backup_keep_daily: int = Field(default=7, ge=0, description="...and the newest per day.")
+    backup_keep_weekly: int = Field(default=4, ge=0, description="...and the newest per week.")
+    backup_keep_monthly: int = Field(default=6, ge=0, description="...and per month.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 
@@ -82,6 +95,11 @@ class Settings(BaseSettings):
     def resolved_optuna_storage(self) -> str:
         """The Optuna storage URL in force."""
         return self.optuna_storage or f"sqlite:///{self.root_dir / 'data' / 'optuna.db'}"
+
+    @property
+    def resolved_backup_dir(self) -> str:
+        """The backup store in force: the setting, or the folder data/backups."""
+        return self.backup_dir or str(self.root_dir / "data" / "backups")
 
     @property
     def resolved_reference_dir(self) -> Path:

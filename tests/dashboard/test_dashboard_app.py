@@ -8,6 +8,8 @@ import shutil
 import ipywidgets as widgets
 import pytest
 
+from cryoprotect.backup.operations import create_backup
+from cryoprotect.backup.store import BackupStore
 from cryoprotect.dashboard.app import build_dashboard
 from cryoprotect.db.engine import make_engine
 
@@ -100,3 +102,15 @@ def test_a_project_without_models_shows_what_to_run(tmp_path):
     _find(form, "cp-molecule-input").value = "OCC(O)CO"
     _find(form, "cp-predict-button").click()
     assert "cryoprotect train tg" in _find(form, "cp-prediction").value
+
+
+def test_the_health_tab_lists_backups(trained_project, reference_database, tmp_path):
+    engine = make_engine(reference_database)
+    store = BackupStore(tmp_path / "backups")
+    empty = _tab(build_dashboard(trained_project, engine, store)).children[5]
+    assert "No backup in" in _find(empty, "cp-backups").value
+    manifest = create_backup(engine, store)
+    health = _tab(build_dashboard(trained_project, engine, store)).children[5]
+    shown = _find(health, "cp-backups").value
+    assert "1 backups in" in shown and manifest.id in shown and "0.0 h old" in shown
+    engine.dispose()

@@ -139,4 +139,5 @@ def test_health_tab_shows_the_latest_report(page, screenshots):
     page.get_by_role("tab", name="Health", exact=True).click()
     page.wait_for_selector(".cp-health", state="visible")
     assert "checks passed" in page.inner_text(".cp-health")
+    assert "Backups" in page.inner_text(".cp-backups")
     _screenshot(page, screenshots / "dashboard-health.png")

@@ -5,7 +5,16 @@ from __future__ import annotations
 import typer
 
 from cryoprotect import __version__
-from cryoprotect.cli import curate, dashboard, db, health, importing, modelling, pipeline
+from cryoprotect.cli import (
+    backup,
+    curate,
+    dashboard,
+    db,
+    health,
+    importing,
+    modelling,
+    pipeline,
+)
 from cryoprotect.config import get_settings
 from cryoprotect.logs import configure_logging
 
@@ -15,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(backup.app, name="backup")
 app.add_typer(importing.app, name="import")
 app.add_typer(modelling.models_app, name="models")
 app.add_typer(pipeline.app, name="pipeline")

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cryoprotect.backup.store import BackupStore
 from cryoprotect.dashboard import views
 from cryoprotect.dashboard.depict import structure_html
 from cryoprotect.dashboard.figures import (
@@ -264,8 +265,10 @@ def _health_line(layout: Layout) -> str:
     )
 
 
-def health_tab(layout: Layout, engine: Engine | None) -> widgets.Widget:
-    """Return the latest database health report, and a button to run the checks again."""
+def health_tab(
+    layout: Layout, engine: Engine | None, backups: BackupStore | None = None
+) -> widgets.Widget:
+    """Return the latest health report with a button to run the checks again, and backups."""
     folder = layout.reports / "health"
 
     def current() -> str:
@@ -292,7 +295,17 @@ def health_tab(layout: Layout, engine: Engine | None) -> widgets.Widget:
     button.on_click(rerun)
     if engine is None:
         button.disabled = True
-    return widgets.VBox([shown, button])
+    return widgets.VBox([shown, button, _html(_backups_section(backups), "cp-backups")])
+
+
+def _backups_section(store: BackupStore | None) -> str:
+    if store is None:
+        return "<h3>Backups</h3>" + views.note_html("No backup store is configured here.")
+    try:
+        manifests = store.manifests()
+    except (OSError, ValueError) as error:
+        return "<h3>Backups</h3>" + views.message_html(f"cannot read {store.url}: {error}")
+    return "<h3>Backups</h3>" + views.backups_html(manifests, store.url, store.partials())
 
 
 def _resolver(engine: Engine | None, layout: Layout):
@@ -314,8 +327,10 @@ def _fill(tabs: list[widgets.Widget], pending: dict[int, TargetReview], index: i
         tabs[index].children = [target_tab(review)]
 
 
-def build_dashboard(root: Path, engine: Engine | None = None) -> widgets.Widget:
-    """Build the whole dashboard for the project at ``root`` (and its database ``engine``)."""
+def build_dashboard(
+    root: Path, engine: Engine | None = None, backups: BackupStore | None = None
+) -> widgets.Widget:
+    """Build the dashboard for the project at ``root``, its database and its backup store."""
     layout = Layout(Path(root))
     reviews: dict[str, TargetReview | str] = {}
     for name in TARGETS:
@@ -339,7 +354,7 @@ def build_dashboard(root: Path, engine: Engine | None = None) -> widgets.Widget:
             tabs.append(_html(views.message_html(f"{name}: {review}")))
     predictor = Predictor(layout.models, _resolver(engine, layout))
     tabs.append(predict_tab(predictor, formulation, _default_concentration(layout)))
-    tabs.append(health_tab(layout, engine))
+    tabs.append(health_tab(layout, engine, backups))
     tab = widgets.Tab(children=tabs)
     tab.titles = ["Overview", *(TITLES[n] for n in reviews), "Predict", "Health"]
     tab.observe(lambda change: _fill(tabs, pending, change["new"]), names="selected_index")

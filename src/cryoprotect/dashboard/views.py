@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from matplotlib.figure import Figure
 
+from cryoprotect.backup.manifest import Manifest
 from cryoprotect.dashboard.depict import structure_html
 from cryoprotect.dashboard.review import TargetReview, worst_compounds
 from cryoprotect.pipeline.figures import png_data_uri
@@ -222,3 +223,22 @@ def health_html(report: dict | None, history: list[dict], now: datetime | None =
         else ""
     )
     return f"{facts}{problem_table}<h4>Recent runs</h4>{history_table}"
+
+
+def backups_html(
+    manifests: list[Manifest], where: str, partials: list[str], now: datetime | None = None
+) -> str:
+    """Return the backups' state: the newest one's age, and the most recent ones listed."""
+    if not manifests:
+        return note_html(f"No backup in {where} yet: run 'cryoprotect backup create'.")
+    newest = manifests[-1]
+    hours = ((now or datetime.now(UTC)) - newest.created_at).total_seconds() / 3600
+    interrupted = (
+        f" {len(partials)} interrupted backup(s) await 'backup prune'." if partials else ""
+    )
+    rows = pd.DataFrame([m.summary() for m in manifests[-10:][::-1]])
+    return (
+        f"<p>{len(manifests)} backups in <code>{escape(where)}</code>; the newest, "
+        f"<code>{escape(newest.id)}</code>, is {hours:.1f} h old.{escape(interrupted)}</p>"
+        + table_html(rows, digits=0)
+    )

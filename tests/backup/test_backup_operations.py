@@ -1,0 +1,202 @@
+"""Backups and restores on the real SQLite and PostgreSQL: round trips, refusals, damage.
+
+The databases hold the curated reference data; the changes made to them between backup
+and restore (deleted rows, renamed molecules, an added user) are made up for the tests.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from conftest import REFERENCE_DIR
+from cryoprotect.backup import sqlite_backend
+from cryoprotect.backup.archive import CorruptArchiveError
+from cryoprotect.backup.manifest import MANIFEST
+from cryoprotect.backup.operations import (
+    RestoreRefusedError,
+    create_backup,
+    find_backup,
+    restore_backup,
+    verify_backup,
+)
+from cryoprotect.backup.sqlite_backend import InconsistentRestoreError
+from cryoprotect.backup.store import BackupNotFoundError, BackupStore
+from cryoprotect.db import migrations
+from cryoprotect.db.engine import make_engine
+from cryoprotect.db.schema import Base
+from cryoprotect.db.seed import seed
+
+
+@pytest.fixture
+def seeded(engine):
+    """A fresh database of either backend holding the curated reference data."""
+    seed(engine, REFERENCE_DIR)
+    return engine
+
+
+@pytest.fixture
+def store(tmp_path) -> BackupStore:
+    return BackupStore(tmp_path / "backups")
+
+
+def state(engine) -> dict[str, list[tuple]]:
+    """Every row of every table, in primary-key order."""
+    with engine.connect() as connection:
+        return {
+            table.name: [
+                tuple(row)
+                for row in connection.execute(select(table).order_by(*table.primary_key.columns))
+            ]
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def _change(engine) -> None:
+    """Made-up edits: delete measurements, rename a molecule, add a user."""
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM experiments WHERE id > 1000"))
+        connection.execute(text("UPDATE molecules SET name = 'renamed' WHERE id = 1"))
+        connection.execute(text("INSERT INTO users (username) VALUES ('made-up user')"))
+
+
+def test_round_trip_restores_the_backed_up_state(seeded, store):
+    before = state(seeded)
+    manifest = create_backup(seeded, store)
+    assert manifest.tables["experiments"] == 1053
+    assert [m.id for m in store.manifests()] == [manifest.id]
+    assert verify_backup(store, manifest.id) == []
+    _change(seeded)
+    assert state(seeded) != before
+    outcome = restore_backup(seeded, store, manifest.id, force=True, check_health=False)
+    assert outcome.problems == []
+    assert state(seeded) == before
+
+
+def test_restore_into_an_empty_database_needs_no_force(seeded, store, tmp_path, database_url):
+    manifest = create_backup(seeded, store)
+    if seeded.dialect.name == "sqlite":
+        fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    else:
+        fresh = seeded  # PostgreSQL: empty the same database instead of creating another
+        migrations.downgrade(fresh, "base")
+    outcome = restore_backup(fresh, store, manifest.id, check_health=True)
+    assert outcome.health["healthy"] and outcome.problems == []
+    assert outcome.rows["molecules"] == manifest.tables["molecules"]
+
+
+def test_a_database_holding_data_is_not_overwritten_without_force(seeded, store):
+    manifest = create_backup(seeded, store)
+    _change(seeded)
+    changed = state(seeded)
+    with pytest.raises(RestoreRefusedError, match="holds data in users .*pass --force"):
+        restore_backup(seeded, store, manifest.id, check_health=False)
+    assert state(seeded) == changed
+
+
+def test_partial_restore_of_one_table_leaves_the_others_untouched(seeded, store):
+    manifest = create_backup(seeded, store)
+    before = state(seeded)
+    with seeded.begin() as connection:
+        connection.execute(text("UPDATE experiments SET value = value + 1 WHERE id <= 10"))
+        connection.execute(text("UPDATE molecules SET name = 'renamed' WHERE id <= 5"))
+    changed = state(seeded)
+    outcome = restore_backup(
+        seeded, store, manifest.id, tables=["experiments"], force=True, check_health=False
+    )
+    assert outcome.tables == ["experiments"] and outcome.problems == []
+    after = state(seeded)
+    assert after["experiments"] == before["experiments"]
+    assert after["molecules"] == changed["molecules"] != before["molecules"]
+    assert {t: rows for t, rows in after.items() if t != "experiments"} == {
+        t: rows for t, rows in changed.items() if t != "experiments"
+    }
+
+
+def test_partial_restore_that_would_orphan_rows_changes_nothing(seeded, store):
+    manifest = create_backup(seeded, store)
+    with seeded.begin() as connection:  # a made-up molecule measured after the backup
+        connection.execute(
+            text(
+                "INSERT INTO molecules (inchikey, canonical_smiles, name, formula, "
+                "molecular_weight, owner_id) VALUES ('XXXXXXXXXXXXXX-UHFFFAOYSA-N', 'CCCCO', "
+                "'made-up', 'C4H10O', 74.12, 1)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO experiments (property, value, unit, molecule_id, citation, owner_id) "
+                "SELECT 'tg', 150, 'K', id, 'made-up', 1 FROM molecules WHERE name = 'made-up'"
+            )
+        )
+    changed = state(seeded)
+    with pytest.raises(InconsistentRestoreError, match=r"experiments.molecule_id -> molecules"):
+        restore_backup(
+            seeded, store, manifest.id, tables=["molecules"], force=True, check_health=False
+        )
+    assert state(seeded) == changed
+
+
+def _stored_file(store: BackupStore, backup_id: str) -> Path:
+    return next(p for p in (Path(store.root) / backup_id).iterdir() if p.name != MANIFEST)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "alter"])
+def test_a_damaged_backup_fails_verify_and_restore(seeded, store, damage):
+    manifest = create_backup(seeded, store)
+    path = _stored_file(store, manifest.id)
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        path.write_bytes(data[:-50] + bytes([data[-50] ^ 0x01]) + data[-49:])
+    problems = verify_backup(store, manifest.id)
+    assert len(problems) == 1 and "truncated or altered" in problems[0]
+    _change(seeded)
+    changed = state(seeded)
+    with pytest.raises(CorruptArchiveError, match="truncated or altered"):
+        restore_backup(seeded, store, manifest.id, force=True, check_health=False)
+    assert state(seeded) == changed
+
+
+def test_a_backup_of_a_newer_schema_is_refused(seeded, store):
+    manifest = create_backup(seeded, store)
+    path = Path(store.root) / manifest.id / MANIFEST
+    data = json.loads(path.read_text())
+    data["schema_revision"] = "9999_from_the_future"
+    path.write_text(json.dumps(data))
+    with pytest.raises(RestoreRefusedError, match="newer than this code knows"):
+        restore_backup(seeded, store, manifest.id, force=True, check_health=False)
+
+
+def test_at_picks_the_newest_backup_at_or_before_the_time(seeded, store):
+    times = [datetime(2026, 11, day, 3, tzinfo=UTC) for day in (1, 2, 3)]
+    ids = [create_backup(seeded, store, now=moment).id for moment in times]
+    assert find_backup(store).id == ids[2]
+    assert find_backup(store, at=times[1] + timedelta(hours=5)).id == ids[1]
+    assert find_backup(store, at=times[1]).id == ids[1]
+    with pytest.raises(BackupNotFoundError, match="at or before 2026-10-31"):
+        find_backup(store, at=times[0] - timedelta(days=1))
+    with pytest.raises(BackupNotFoundError):
+        find_backup(store, "no-such-backup")
+
+
+def test_unknown_tables_are_named(seeded, store):
+    manifest = create_backup(seeded, store)
+    with pytest.raises(RestoreRefusedError, match="unknown table.s. nonsense; the tables are"):
+        restore_backup(seeded, store, manifest.id, tables=["nonsense"], force=True)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_large_sqlite_database_goes_through_files_not_memory(seeded, store, monkeypatch):
+    monkeypatch.setattr(sqlite_backend, "IN_MEMORY_LIMIT", 0)  # every database counts as large
+    before = state(seeded)
+    manifest = create_backup(seeded, store)
+    assert verify_backup(store, manifest.id) == []
+    _change(seeded)
+    restore_backup(seeded, store, manifest.id, force=True, check_health=False)
+    assert state(seeded) == before

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from cryoprotect.db.datasets import molecule_names, training_frame
 from cryoprotect.db.engine import make_engine
+from cryoprotect.db.migrations import head_revision
 from cryoprotect.db.snapshot import (
     EXCLUDED_COLUMNS,
     SNAPSHOT_TABLES,
@@ -33,7 +34,7 @@ def test_export_writes_every_table_without_audit_columns(seeded_engine, snapshot
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         [f"{t}.parquet" for t in SNAPSHOT_TABLES] + ["manifest.json"]
     )
-    assert manifest["schema_revision"] == "0001"
+    assert manifest["schema_revision"] == head_revision(seeded_engine)
     experiments = pq.read_table(folder / "experiments.parquet")
     assert experiments.num_rows == manifest["tables"]["experiments"] == 1053
     assert not EXCLUDED_COLUMNS & set(experiments.schema.names)

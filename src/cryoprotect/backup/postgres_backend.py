@@ -87,7 +87,7 @@ def dump(engine: Engine, target: Path) -> tuple[dict[str, int], None]:
         counts = row_counts(connection)
         _run(
             ["pg_dump", "--format=custom", "--compress=0", f"--snapshot={snapshot}"]
-            + ["--no-owner", "--file", str(target), "--dbname", url],
+            + ["--file", str(target), "--dbname", url],
             env,
         )
     return counts, None
@@ -98,8 +98,8 @@ def restore_all(engine: Engine, source: Path) -> None:
     engine.dispose()
     url, env = _libpq(engine)
     _run(
-        ["pg_restore", "--single-transaction", "--clean", "--if-exists", "--no-owner"]
-        + ["--exit-on-error", "--dbname", url, str(source)],
+        ["pg_restore", "--single-transaction", "--clean", "--if-exists", "--exit-on-error"]
+        + ["--dbname", url, str(source)],
         env,
     )
 

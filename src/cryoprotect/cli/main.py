@@ -14,6 +14,7 @@ from cryoprotect.cli import (
     importing,
     modelling,
     pipeline,
+    rls,
 )
 from cryoprotect.config import get_settings
 from cryoprotect.logs import configure_logging
@@ -28,6 +29,7 @@ app.add_typer(backup.app, name="backup")
 app.add_typer(importing.app, name="import")
 app.add_typer(modelling.models_app, name="models")
 app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(rls.app, name="rls")
 app.command()(curate.curate)
 app.command()(health.health)
 app.command()(dashboard.dashboard)

@@ -1,0 +1,58 @@
+"""Acting for a user: the one place a transaction learns whose data it may touch.
+
+On PostgreSQL the Row Level Security policies (migration 0002) read the user from the
+transaction-local setting ``app.current_user_id`` and apply to the roles
+``cryoprotect_app`` (users' sessions) and ``cryoprotect_reviewer`` (read-only). Every code
+path that works for a user opens its transaction with :func:`user_session` (or calls
+:func:`act_as` on a connection it already has), so the setting can never leak into another
+transaction: ``set_config(..., true)`` ends with the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
+
+from cryoprotect.db.engine import transaction
+
+USER_SETTING = "app.current_user_id"
+APP_ROLE = "cryoprotect_app"
+REVIEWER_ROLE = "cryoprotect_reviewer"
+SERVICE_ROLE = "cryoprotect_service"
+ROLES = (APP_ROLE, REVIEWER_ROLE, SERVICE_ROLE)
+
+
+def act_as(connection: Connection, user_id: int | None, role: str | None = APP_ROLE) -> None:
+    """Make the open transaction on ``connection`` act for ``user_id`` (``None``: nobody).
+
+    On PostgreSQL the transaction also switches to ``role`` (``SET LOCAL ROLE``; the login
+    role must be a member of it), so the policies bind it even when the login could bypass
+    them; ``role=None`` keeps the login role. Both last until the transaction ends.
+
+    Raises
+    ------
+    ValueError
+        If ``role`` is not one of :data:`ROLES`.
+    """
+    if role is not None and role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; the roles are {', '.join(ROLES)}")
+    if connection.dialect.name == "postgresql":
+        value = "" if user_id is None else str(int(user_id))  # an integer: safe to inline
+        switch = f"SET LOCAL ROLE {role}; " if role is not None else ""
+        connection.exec_driver_sql(  # one round trip
+            f"{switch}SELECT set_config('{USER_SETTING}', '{value}', true)"
+        )
+    connection.info["cryoprotect_user_id"] = user_id
+
+
+@contextmanager
+def user_session(
+    engine: Engine, user_id: int | None, role: str | None = APP_ROLE
+) -> Iterator[Session]:
+    """Yield a session in one transaction acting for ``user_id`` (see :func:`act_as`)."""
+    with transaction(engine) as session:
+        act_as(session.connection(), user_id, role)
+        yield session

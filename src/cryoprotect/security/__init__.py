@@ -1,0 +1,1 @@
+"""Security: verification of PostgreSQL Row Level Security."""

@@ -141,3 +141,34 @@ def trained_project(reference_database, reference_snapshot, tmp_path_factory) ->
     write_report(run_health(engine), layout.reports / "health")
     engine.dispose()
     return root
+
+
+@pytest.fixture
+def two_users(engine):
+    """A seeded database of either backend, two made-up users (alice, bob) with a private
+    molecule each, and a private mixture of alice's; returns the engine and their ids."""
+    from cryoprotect.db.seed import seed
+
+    seed(engine, REFERENCE_DIR)
+    with engine.begin() as connection:
+        ids = {}
+        for name in ("alice", "bob"):
+            ids[name] = connection.execute(
+                text("INSERT INTO users (username) VALUES (:n) RETURNING id"), {"n": name}
+            ).scalar_one()
+        for name, key, smiles in (
+            ("alice", "AAAAAAAAAAAAAA", "CCCCCO"),
+            ("bob", "BBBBBBBBBBBBBB", "CCCCCCO"),
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO molecules (inchikey, canonical_smiles, formula, molecular_weight, "
+                    "owner_id, name) VALUES (:k, :s, 'CxHyO', 88.1, :o, :n)"
+                ),
+                {"k": f"{key}-UHFFFAOYSA-N", "s": smiles, "o": ids[name], "n": f"{name}'s"},
+            )
+        connection.execute(
+            text("INSERT INTO mixtures (composition_key, owner_id) VALUES ('alice-mix', :o)"),
+            {"o": ids["alice"]},
+        )
+    return engine, ids

@@ -2,10 +2,11 @@
 
 On PostgreSQL the Row Level Security policies (migration 0002) read the user from the
 transaction-local setting ``app.current_user_id`` and apply to the roles
-``cryoprotect_app`` (users' sessions) and ``cryoprotect_reviewer`` (read-only). Every code
-path that works for a user opens its transaction with :func:`user_session` (or calls
-:func:`act_as` on a connection it already has), so the setting can never leak into another
-transaction: ``set_config(..., true)`` ends with the transaction.
+``cryoprotect_app`` (users' sessions) and ``cryoprotect_reviewer`` (read-only); on SQLite
+the session applies the same rules itself. Every code path that works for a user opens its
+transaction with :func:`user_session` (or calls :func:`bind` / :func:`act_as` on a session
+or connection it already has), so the setting can never leak into another transaction:
+``set_config(..., true)`` ends with the transaction.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from cryoprotect.db.engine import transaction
+from cryoprotect.db.visibility import AccessDenied, Actor, apply_rules
 
 USER_SETTING = "app.current_user_id"
 APP_ROLE = "cryoprotect_app"
@@ -48,11 +51,38 @@ def act_as(connection: Connection, user_id: int | None, role: str | None = APP_R
     connection.info["cryoprotect_user_id"] = user_id
 
 
+def bind(session: Session, user_id: int | None, role: str | None = APP_ROLE) -> None:
+    """Make ``session``'s open transaction act for ``user_id`` as ``role``.
+
+    PostgreSQL enforces the rules itself (see :func:`act_as`); on other databases the
+    session applies the same rules to its ORM queries and flushes
+    (:mod:`cryoprotect.db.visibility`).
+    """
+    connection = session.connection()
+    act_as(connection, user_id, role)
+    if connection.dialect.name != "postgresql":
+        apply_rules(session, Actor(user_id, role or APP_ROLE))
+
+
 @contextmanager
 def user_session(
     engine: Engine, user_id: int | None, role: str | None = APP_ROLE
 ) -> Iterator[Session]:
-    """Yield a session in one transaction acting for ``user_id`` (see :func:`act_as`)."""
+    """Yield a session in one transaction acting for ``user_id`` (see :func:`bind`).
+
+    A change the rules refuse raises :class:`~cryoprotect.db.visibility.AccessDenied`, on
+    PostgreSQL (where the database refuses it) as on SQLite (where the session does).
+    """
     with transaction(engine) as session:
-        act_as(session.connection(), user_id, role)
-        yield session
+        bind(session, user_id, role)
+        try:
+            yield session
+        except DBAPIError as error:
+            if refused(error):
+                raise AccessDenied(str(error.orig).splitlines()[0]) from error
+            raise
+
+
+def refused(error: DBAPIError) -> bool:
+    """Return whether PostgreSQL refused a statement for lack of privilege or by a policy."""
+    return getattr(error.orig, "sqlstate", "") == "42501" or "row-level security" in str(error.orig)

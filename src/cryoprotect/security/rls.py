@@ -16,17 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
-from cryoprotect.db.access import APP_ROLE, REVIEWER_ROLE, SERVICE_ROLE, act_as
+from cryoprotect.db.access import APP_ROLE, REVIEWER_ROLE, SERVICE_ROLE, act_as, bind, refused
 from cryoprotect.db.schema import Base
+from cryoprotect.db.visibility import AccessDenied
 
 ACTORS = ("owner", "other", "anonymous", "grantee", "reviewer", "service")
 OPERATIONS = ("select", "insert", "update", "delete")
 REFERENCE = ("users", "properties", "model_versions")
 """Tables everyone reads and only the service role writes (a user may update their own row)."""
-PRIVILEGE_DENIED = "42501"
 
 
 @dataclass
@@ -229,56 +230,52 @@ def _fixture(connection: Connection) -> _Fixture:
     return _Fixture(users, rows, public)
 
 
-def _inserts(fixture: _Fixture) -> dict[str, tuple[str, dict]]:
-    """Per table, an insert that claims the owner's ownership or attaches to their rows."""
+def _inserts(fixture: _Fixture) -> dict[str, dict]:
+    """Per table, the values of a new row claiming the owner's ownership or their rows."""
     owner, rows = fixture.users["owner"], fixture.rows
+    molecule = {
+        "inchikey": "RLSVERIFYNEWMO-UHFFFAOYSA-N",
+        "canonical_smiles": "CCCO",
+        "formula": "C3H8O",
+        "molecular_weight": 60.1,
+        "owner_id": owner,
+    }
+    measurement = {"property": "tg", "unit": "K", "citation": "made-up probe row"}
     return {
-        "users": ("INSERT INTO users (username) VALUES ('rls-verify-new')", {}),
-        "properties": (
-            "INSERT INTO properties (code, name, unit, min_value, max_value, description, "
-            "in_solution) VALUES ('rlsverify', 'probe', 'K', 0, 1, 'probe', false)",
-            {},
-        ),
-        "model_versions": (
-            "INSERT INTO model_versions (property, version) VALUES ('tg', 'rls-verify-new')",
-            {},
-        ),
-        "molecules": (
-            "INSERT INTO molecules (inchikey, canonical_smiles, formula, molecular_weight, "
-            "owner_id) VALUES ('RLSVERIFYNEWMO-UHFFFAOYSA-N', 'CCCO', 'C3H8O', 60.1, :o)",
-            {"o": owner},
-        ),
-        "molecule_synonyms": (
-            "INSERT INTO molecule_synonyms (molecule_id, synonym) VALUES (:m, 'rls new')",
-            {"m": rows["molecules"]},
-        ),
-        "mixtures": (
-            "INSERT INTO mixtures (composition_key, owner_id) VALUES ('rls-verify-new', :o)",
-            {"o": owner},
-        ),
-        "mixture_components": (
-            "INSERT INTO mixture_components (mixture_id, molecule_id, amount, unit) "
-            "VALUES (:x, :m, 2, 'level')",
-            {"x": rows["mixtures"], "m": fixture.public_molecule},
-        ),
-        "experiments": (
-            "INSERT INTO experiments (property, value, unit, molecule_id, citation, owner_id) "
-            "VALUES ('tg', 210, 'K', :m, 'made-up probe row', :o)",
-            {"m": rows["molecules"], "o": owner},
-        ),
-        "predictions": (
-            "INSERT INTO predictions (model_version_id, molecule_id, value, owner_id) "
-            "VALUES (:v, :m, 210, :o)",
-            {"v": rows["model_versions"], "m": rows["molecules"], "o": owner},
-        ),
-        "lab_verifications": (
-            "INSERT INTO lab_verifications (experiment_id, verifier_id) VALUES (:e, :o)",
-            {"e": rows["experiments"], "o": owner},
-        ),
-        "shares": (
-            "INSERT INTO shares (owner_id, grantee_id, molecule_id) VALUES (:o, :g, :m)",
-            {"o": owner, "g": fixture.users["other"], "m": rows["molecules"]},
-        ),
+        "users": {"username": "rls-verify-new"},
+        "properties": {
+            "code": "rlsverify",
+            "name": "probe",
+            "unit": "K",
+            "min_value": 0,
+            "max_value": 1,
+            "description": "probe",
+            "in_solution": False,
+        },
+        "model_versions": {"property": "tg", "version": "rls-verify-new"},
+        "molecules": molecule,
+        "molecule_synonyms": {"molecule_id": rows["molecules"], "synonym": "rls new"},
+        "mixtures": {"composition_key": "rls-verify-new", "owner_id": owner},
+        "mixture_components": {
+            "mixture_id": rows["mixtures"],
+            "molecule_id": fixture.public_molecule,
+            "amount": 2,
+            "unit": "level",
+        },
+        "experiments": measurement
+        | {"value": 210, "molecule_id": rows["molecules"], "owner_id": owner},
+        "predictions": {
+            "model_version_id": rows["model_versions"],
+            "molecule_id": rows["molecules"],
+            "value": 210,
+            "owner_id": owner,
+        },
+        "lab_verifications": {"experiment_id": rows["experiments"], "verifier_id": owner},
+        "shares": {
+            "owner_id": owner,
+            "grantee_id": fixture.users["other"],
+            "molecule_id": rows["molecules"],
+        },
     }
 
 
@@ -308,8 +305,7 @@ def _attempt(connection: Connection, action: Callable[[], int]) -> tuple[bool, s
         affected = action()
         return affected > 0, "" if affected > 0 else "no row visible"
     except DBAPIError as error:
-        state = getattr(error.orig, "sqlstate", "") or ""
-        if state == PRIVILEGE_DENIED or "row-level security" in str(error.orig):
+        if refused(error):
             return False, str(error.orig).splitlines()[0]
         return True, f"passed the policies, stopped by: {str(error.orig).splitlines()[0]}"
     finally:
@@ -329,22 +325,87 @@ def access_matrix(connection: Connection) -> list[Probe]:
     for table in table_order():
         key = "code" if table == "properties" else "id"
         target = "tg" if table == "properties" else fixture.rows[table]
+        insert = Base.metadata.tables[table].insert().values(inserts[table])
         statements = {
             "select": (f"SELECT count(*) FROM {table} WHERE {key} = :t", {"t": target}),  # noqa: S608
-            "insert": inserts[table],
+            "insert": None,
             "update": (f"UPDATE {table} SET {key} = {key} WHERE {key} = :t", {"t": target}),  # noqa: S608
             "delete": (f"DELETE FROM {table} WHERE {key} = :t", {"t": target}),  # noqa: S608
         }
-        for operation, (sql, values) in statements.items():
+        for operation, statement in statements.items():
             for actor in ACTORS:
 
-                def action(sql=sql, values=values, operation=operation, actor=actor) -> int:
+                def action(statement=statement, operation=operation, actor=actor, insert=insert):
                     _as(connection, actor, fixture)
-                    result = connection.execute(text(sql), values)
+                    if statement is None:
+                        connection.execute(insert)  # refused rows raise
+                        return 1
+                    result = connection.execute(text(statement[0]), statement[1])
                     return result.scalar_one() if operation == "select" else result.rowcount
 
                 allowed, detail = _attempt(connection, action)
                 connection.exec_driver_sql("RESET ROLE")
+                probes.append(
+                    Probe(
+                        table, operation, actor, allowed, expected(table, operation, actor), detail
+                    )
+                )
+    return probes
+
+
+def _models() -> dict[str, type]:
+    return {mapper.class_.__tablename__: mapper.class_ for mapper in Base.registry.mappers}
+
+
+def _orm_attempt(session: Session, model, operation: str, target, values: dict):
+    key = model.__mapper__.primary_key[0]
+    try:
+        if operation == "select":
+            found = session.execute(select(model).where(key == target)).first() is not None
+            return found, "" if found else "no row visible"
+        if operation == "insert":
+            session.add(model(**values))
+            session.flush()
+            return True, ""
+        change = (
+            update(model).where(key == target).values({key.key: target})
+            if operation == "update"
+            else delete(model).where(key == target)
+        )
+        affected = session.execute(change.execution_options(synchronize_session=False)).rowcount
+        return affected > 0, "" if affected > 0 else "no row visible"
+    except AccessDenied as error:
+        return False, str(error)
+    except DBAPIError as error:
+        message = str(error.orig).splitlines()[0]
+        if refused(error):
+            return False, message
+        return True, f"passed the rules, stopped by: {message}"
+
+
+def orm_access_matrix(engine: Engine) -> list[Probe]:
+    """Run the access matrix through the application's ORM sessions, on either backend.
+
+    The same probes as :func:`access_matrix`, made with ``select``/``update``/``delete``
+    statements and ``session.add`` in sessions bound by :func:`cryoprotect.db.access.bind`:
+    on PostgreSQL the policies answer, on SQLite the application's rules. The probe rows
+    are committed first, so run it on a scratch database.
+    """
+    with engine.begin() as connection:
+        fixture = _fixture(connection)
+    inserts, models, probes = _inserts(fixture), _models(), []
+    for table in table_order():
+        target = "tg" if table == "properties" else fixture.rows[table]
+        for operation in OPERATIONS:
+            for actor in ACTORS:
+                role = {"reviewer": REVIEWER_ROLE, "service": SERVICE_ROLE}.get(actor, APP_ROLE)
+                with Session(engine) as session:
+                    session.begin()
+                    bind(session, fixture.users.get(actor), role)
+                    allowed, detail = _orm_attempt(
+                        session, models[table], operation, target, inserts[table]
+                    )
+                    session.rollback()
                 probes.append(
                     Probe(
                         table, operation, actor, allowed, expected(table, operation, actor), detail

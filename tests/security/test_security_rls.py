@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from cryoprotect.cli.main import app
 from cryoprotect.db import migrations
 from cryoprotect.db.access import act_as
+from cryoprotect.db.repair import repair
 from cryoprotect.security.rls import ACTORS, OPERATIONS, verify
 
 pytestmark = [
@@ -85,3 +86,13 @@ def test_act_as_rejects_unknown_roles(two_users):
     engine, _ = two_users
     with engine.connect() as connection, pytest.raises(ValueError, match="unknown role"):
         act_as(connection, 1, role="postgres")
+
+
+def test_repair_refuses_a_role_that_cannot_see_every_row(two_users):
+    engine, _ = two_users
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SET ROLE cryoprotect_app")
+        with pytest.raises(PermissionError, match="bypasses Row Level Security"):
+            repair(connection)
+        connection.exec_driver_sql("RESET ROLE")
+        assert repair(connection, dry_run=True) == []  # as the superuser: nothing orphaned

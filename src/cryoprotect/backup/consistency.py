@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
+from cryoprotect.db.repair import repair
 from cryoprotect.db.schema import Base
 
 VOCABULARY = frozenset({"properties"})
@@ -44,28 +45,13 @@ def orphans(connection: Connection, tables: set[str]) -> list[str]:
     Returns one line per broken relation, e.g. ``experiments.molecule_id -> molecules.id:
     3 rows (ids 4, 9, 12)``; an empty list when all references resolve.
     """
-    problems = []
-    for table in Base.metadata.sorted_tables:
-        for key in table.foreign_keys:
-            parent = key.column.table
-            if table.name not in tables and parent.name not in tables:
-                continue
-            child_column = key.parent
-            missing = (
-                select(table.c.id)
-                .where(child_column.is_not(None))
-                .where(
-                    ~select(parent.c[key.column.name])
-                    .where(parent.c[key.column.name] == child_column)
-                    .exists()
-                )
-                .order_by(table.c.id)
-            )
-            ids = connection.execute(missing).scalars().all()
-            if ids:
-                shown = ", ".join(str(i) for i in ids[:10]) + (", ..." if len(ids) > 10 else "")
-                problems.append(
-                    f"{table.name}.{child_column.name} -> {parent.name}.{key.column.name}: "
-                    f"{len(ids)} rows (ids {shown})"
-                )
-    return problems
+    found = [
+        action
+        for action in repair(connection, dry_run=True)
+        if action.child in tables or action.parent in tables
+    ]
+    return [
+        f"{a.relation}: {len(a.ids)} rows (ids {', '.join(str(i) for i in a.ids[:10])}"
+        f"{', ...' if len(a.ids) > 10 else ''})"
+        for a in found
+    ]

@@ -69,3 +69,25 @@ def stats(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
     lines = [f"{k}: {v}" for k, v in counts.items() if k != "experiments"]
     lines += [f"experiments.{k}: {v}" for k, v in counts["experiments"].items()]
     emit(counts, fmt, lines)
+
+
+@app.command()
+def repair(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, help="Only report what would change."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Repair rows pointing at missing rows by each foreign key's ON DELETE rule; report it.
+
+    CASCADE deletes the orphan, SET NULL clears the reference, RESTRICT is only reported
+    (exit 1: a person decides). One transaction: all repairs or none.
+    """
+    from cryoprotect.db.repair import describe
+    from cryoprotect.db.repair import repair as repair_orphans
+
+    with engine(ctx).begin() as connection:
+        actions = repair_orphans(connection, dry_run)
+    lines = describe(actions, dry_run) or ["no row points at a missing row"]
+    emit({"dry_run": dry_run, "actions": [a.to_dict() for a in actions]}, fmt, lines)
+    if any(a.action == "reported" for a in actions):
+        raise typer.Exit(code=1)

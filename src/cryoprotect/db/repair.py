@@ -57,9 +57,12 @@ def repair(connection: Connection, dry_run: bool = False) -> list[RepairAction]:
         On PostgreSQL, if Row Level Security binds the role: rows it cannot see would look
         missing, and their children would be taken for orphans.
     """
-    if connection.dialect.name == "postgresql" and not connection.execute(
-        text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
-    ).scalar_one():
+    if (
+        connection.dialect.name == "postgresql"
+        and not connection.execute(
+            text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        ).scalar_one()
+    ):
         raise PermissionError(
             "repairing needs a role that bypasses Row Level Security (a superuser or the "
             "service role): rows hidden from this one would look missing"

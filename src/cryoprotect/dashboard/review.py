@@ -28,7 +28,7 @@ from cryoprotect.db.schema import (
 )
 from cryoprotect.models import registry
 from cryoprotect.models.explain import Explanation
-from cryoprotect.models.feature_table import METADATA_KEY
+from cryoprotect.models.feature_table import read_feature_names
 from cryoprotect.models.targets import target
 from cryoprotect.models.training import fold_half_widths
 from cryoprotect.pipeline.layout import Layout
@@ -90,7 +90,7 @@ def _structures(layout: Layout, name: str) -> pd.DataFrame:
     table = pq.read_table(path, columns=["record_id", subject_column]).to_pandas()
     if subject_column == "smiles":
         return table.rename(columns={"smiles": "structure"})
-    names = json.loads(pq.read_schema(path).metadata[METADATA_KEY])["names"]
+    names = read_feature_names(path)
     by_smiles: dict[str, str] = {}
     for alias, smiles in sorted(names.items(), key=lambda item: (len(item[0]), item[0])):
         by_smiles.setdefault(smiles, alias)

@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from conftest import REFERENCE_DIR
 from cryoprotect.backup import sqlite_backend
 from cryoprotect.backup.archive import CorruptArchiveError
+from cryoprotect.backup.consistency import InconsistentRestoreError
 from cryoprotect.backup.manifest import MANIFEST
 from cryoprotect.backup.operations import (
     RestoreRefusedError,
@@ -24,7 +25,6 @@ from cryoprotect.backup.operations import (
     restore_backup,
     verify_backup,
 )
-from cryoprotect.backup.sqlite_backend import InconsistentRestoreError
 from cryoprotect.backup.store import BackupNotFoundError, BackupStore
 from cryoprotect.db import migrations
 from cryoprotect.db.engine import make_engine

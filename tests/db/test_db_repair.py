@@ -72,9 +72,7 @@ def test_a_dry_run_changes_nothing_and_cli_reports(damaged):
     url = f"sqlite:///{damaged}"
     result = runner.invoke(app, ["--database-url", url, "db", "repair", "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert (
-        "would delete 1 rows of predictions.molecule_id -> molecules.id (ids 60)" in result.output
-    )
+    assert "would delete: predictions.molecule_id -> molecules.id: 1 rows (ids 60)" in result.output
     assert _ids(make_engine(url), "SELECT id FROM predictions") == [60]
     fixed = runner.invoke(app, ["--database-url", url, "db", "repair", "--format", "json"])
     assert fixed.exit_code == 0
@@ -94,4 +92,4 @@ def test_restrict_orphans_are_reported_and_stop_the_migration(damaged):
         migrations.upgrade(make_engine(f"sqlite:///{damaged}"))
     result = runner.invoke(app, ["--database-url", f"sqlite:///{damaged}", "db", "repair"])
     assert result.exit_code == 1
-    assert "reported 1 rows of experiments.molecule_id -> molecules.id (ids 5000)" in result.output
+    assert "reported: experiments.molecule_id -> molecules.id: 1 rows (ids 5000)" in result.output

@@ -29,29 +29,26 @@ def holds_data(counts: dict[str, int]) -> bool:
     return any(rows for name, rows in counts.items() if name not in VOCABULARY)
 
 
-def related_tables(tables: set[str]) -> set[str]:
-    """Return ``tables`` and every table with a foreign key to or from one of them."""
-    related = set(tables)
-    for table in Base.metadata.sorted_tables:
-        for key in table.foreign_keys:
-            if table.name in tables or key.column.table.name in tables:
-                related |= {table.name, key.column.table.name}
-    return related
+class InconsistentRestoreError(RuntimeError):
+    """A partial restore would leave rows pointing at missing rows; nothing was changed."""
 
 
-def orphans(connection: Connection, tables: set[str]) -> list[str]:
-    """Describe every foreign key touching ``tables`` that points at a missing row.
+def check_references(connection: Connection, tables: list[str]) -> None:
+    """Raise unless every foreign key touching ``tables`` resolves (after a partial restore).
 
-    Returns one line per broken relation, e.g. ``experiments.molecule_id -> molecules.id:
-    3 rows (ids 4, 9, 12)``; an empty list when all references resolve.
+    Raises
+    ------
+    InconsistentRestoreError
+        Naming each broken relation, e.g. ``experiments.molecule_id -> molecules.id: 3 rows
+        (ids 4, 9, 12)``.
     """
-    found = [
-        action
+    broken = [
+        action.text()
         for action in repair(connection, dry_run=True)
         if action.child in tables or action.parent in tables
     ]
-    return [
-        f"{a.relation}: {len(a.ids)} rows (ids {', '.join(str(i) for i in a.ids[:10])}"
-        f"{', ...' if len(a.ids) > 10 else ''})"
-        for a in found
-    ]
+    if broken:
+        raise InconsistentRestoreError(
+            f"restoring {', '.join(tables)} would break references: {'; '.join(broken)}. "
+            "Nothing was changed; restore the related tables too."
+        )

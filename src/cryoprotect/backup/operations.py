@@ -302,11 +302,10 @@ def prune(store: BackupStore, policy: RotationPolicy, dry_run: bool = False) -> 
     manifests = store.manifests()
     keep = kept(manifests, policy)
     removed = [m.id for m in manifests if m.id not in keep]
-    partials = store.partials()
     if not dry_run:
         for backup_id in removed:
             store.delete(backup_id)
-        store.remove_partials()
+    partials = store.partials() if dry_run else store.remove_partials()
     return {
         "kept": [m.id for m in manifests if m.id in keep],
         "removed": removed,

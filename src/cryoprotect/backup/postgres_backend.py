@@ -15,8 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from cryoprotect.backup.consistency import orphans, row_counts
-from cryoprotect.backup.sqlite_backend import InconsistentRestoreError
+from cryoprotect.backup.consistency import check_references, row_counts
 from cryoprotect.db.schema import Base
 
 FILE = "database.pgdump.zst"
@@ -128,7 +127,7 @@ def restore_tables(engine: Engine, source: Path, tables: list[str]) -> None:
 
     Raises
     ------
-    InconsistentRestoreError
+    cryoprotect.backup.consistency.InconsistentRestoreError
         If the restored rows and the rest of the database do not fit together.
     """
     url, env = _libpq(engine)
@@ -149,9 +148,4 @@ def restore_tables(engine: Engine, source: Path, tables: list[str]) -> None:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                     f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)'
                 )
-        problems = orphans(connection, set(tables))
-        if problems:
-            raise InconsistentRestoreError(
-                f"restoring {', '.join(tables)} would break references: {'; '.join(problems)}. "
-                "Nothing was changed; restore the related tables too."
-            )
+        check_references(connection, tables)

@@ -15,16 +15,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from cryoprotect.backup.consistency import orphans, table_names
+from cryoprotect.backup.consistency import check_references, table_names
 from cryoprotect.db.engine import make_engine
 
 FILE = "database.sqlite.zst"
 IN_MEMORY_LIMIT = 256 * 2**20
 """Databases up to this size (bytes) are copied through memory rather than a temporary file."""
-
-
-class InconsistentRestoreError(RuntimeError):
-    """A partial restore would leave rows pointing at missing rows; nothing was changed."""
 
 
 def database_path(engine: Engine) -> Path:
@@ -99,7 +95,7 @@ def restore_tables(engine: Engine, source: Path, tables: list[str]) -> None:
 
     Raises
     ------
-    InconsistentRestoreError
+    cryoprotect.backup.consistency.InconsistentRestoreError
         If the restored rows and the rest of the database do not fit together.
     """
     engine.dispose()
@@ -115,13 +111,7 @@ def restore_tables(engine: Engine, source: Path, tables: list[str]) -> None:
                     connection.exec_driver_sql(
                         f'INSERT INTO main."{table}" SELECT * FROM backup."{table}"'  # noqa: S608
                     )
-                problems = orphans(connection, set(tables))
-                if problems:
-                    raise InconsistentRestoreError(
-                        f"restoring {', '.join(tables)} would break references: "
-                        f"{'; '.join(problems)}. Nothing was changed; restore the related "
-                        "tables too."
-                    )
+                check_references(connection, tables)
             connection.exec_driver_sql("DETACH DATABASE backup")
             connection.commit()
     finally:

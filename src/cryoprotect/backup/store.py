@@ -145,15 +145,3 @@ class BackupStore:
         for name in names:
             shutil.rmtree(Path(self.root) / name, ignore_errors=True)
         return names
-
-    def writable(self) -> bool:
-        """Return whether a file can be written to (and removed from) the store."""
-        probe = self._path(".write-probe")
-        try:
-            if self.local:
-                Path(self.root).mkdir(parents=True, exist_ok=True)
-            self.fs.pipe_file(probe, b"ok")
-            self.fs.rm_file(probe)
-        except OSError:
-            return False
-        return True

@@ -123,8 +123,7 @@ def restore(
     Refuses a database that holds data without --force, and a backup of a newer schema.
     """
     from cryoprotect.backup.archive import CorruptArchiveError
-    from cryoprotect.backup.operations import RestoreRefusedError, restore_backup
-    from cryoprotect.backup.sqlite_backend import InconsistentRestoreError
+    from cryoprotect.backup.operations import restore_backup
     from cryoprotect.backup.store import BackupNotFoundError
 
     chosen = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
@@ -139,13 +138,8 @@ def restore(
             force=force,
             check_health=health,
         )
-    except (
-        BackupNotFoundError,
-        CorruptArchiveError,
-        RestoreRefusedError,
-        InconsistentRestoreError,
-        RuntimeError,
-    ) as error:
+    except (BackupNotFoundError, CorruptArchiveError, RuntimeError) as error:
+        # RuntimeError: refused restores, broken references, pg_restore failures
         fail(f"restore failed: {error}", fmt)
     data = vars(outcome)
     lines = [

@@ -15,15 +15,11 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from cryoprotect.models.explain import Explanation
-from cryoprotect.pipeline.figures import LABEL_LIMIT, PALETTE
+from cryoprotect.pipeline.figures import PALETTE, shorten_label
 
 COVERED, MISSED = sns.color_palette(PALETTE)[2], sns.color_palette(PALETTE)[3]
 """Inside the interval: green; outside: red (the same in every figure)."""
 BEESWARM_MAP = "coolwarm"
-
-
-def _shorten(label: str) -> str:
-    return label if len(label) <= LABEL_LIMIT else label[: LABEL_LIMIT - 1] + "…"
 
 
 def beeswarm_figure(explanation: Explanation, target: str, unit: str, top: int = 12) -> Figure:
@@ -47,7 +43,7 @@ def beeswarm_figure(explanation: Explanation, target: str, unit: str, top: int =
         scaled = np.where(finite, scaled, 0.5)
         offsets = jitter.uniform(-0.3, 0.3, len(feature))
         axes.scatter(values[:, column], position + offsets, c=colours(scaled), s=12, alpha=0.8)
-    axes.set_yticks(range(len(order)), [_shorten(explanation.labels[c]) for c in order[::-1]])
+    axes.set_yticks(range(len(order)), [shorten_label(explanation.labels[c]) for c in order[::-1]])
     axes.axvline(0, color="0.3", linewidth=0.8)
     axes.set(
         xlabel=f"SHAP value: effect on predicted {target} ({unit})",

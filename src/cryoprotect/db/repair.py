@@ -32,6 +32,11 @@ class RepairAction:
     """``deleted``, ``set null`` or ``reported`` (RESTRICT: left for a person to decide)."""
     ids: list[int]
 
+    def text(self) -> str:
+        """Return e.g. ``experiments.molecule_id -> molecules.id: 3 rows (ids 4, 9, 12)``."""
+        shown = ", ".join(str(i) for i in self.ids[:10]) + (", ..." if len(self.ids) > 10 else "")
+        return f"{self.relation}: {len(self.ids)} rows (ids {shown})"
+
     def to_dict(self) -> dict:
         """Return the action as JSON-ready data."""
         return asdict(self)
@@ -104,13 +109,6 @@ def repair(connection: Connection, dry_run: bool = False) -> list[RepairAction]:
 
 
 def describe(actions: list[RepairAction], dry_run: bool = False) -> list[str]:
-    """Return one line per action, e.g. ``deleted 2 lab_verifications.experiment_id -> ...``."""
-    lines = []
-    for action in actions:
-        shown = ", ".join(str(i) for i in action.ids[:10]) + (
-            ", ..." if len(action.ids) > 10 else ""
-        )
-        verb = {"deleted": "would delete", "set null": "would clear"}.get(action.action, "")
-        verb = verb if dry_run and verb else action.action
-        lines.append(f"{verb} {len(action.ids)} rows of {action.relation} (ids {shown})")
-    return lines
+    """Return one line per action, e.g. ``deleted: predictions.molecule_id -> ...``."""
+    verbs = {"deleted": "would delete", "set null": "would clear"} if dry_run else {}
+    return [f"{verbs.get(a.action, a.action)}: {a.text()}" for a in actions]

@@ -69,14 +69,15 @@ def residual_figure(table: pd.DataFrame, target: str, unit: str) -> Figure:
     return figure
 
 
-def _shorten(label: str, limit: int = LABEL_LIMIT) -> str:
+def shorten_label(label: str, limit: int = LABEL_LIMIT) -> str:
+    """Return ``label`` cut to ``limit`` characters (with an ellipsis) for an axis."""
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 def importance_figure(importance: pd.DataFrame, target: str, unit: str, top: int = 15) -> Figure:
     """Bar chart of the ``top`` features by mean |SHAP| (columns ``label``, ``mean_abs_shap``)."""
     shown = importance.head(top).iloc[::-1]
-    labels = [_shorten(label) for label in shown["label"]]
+    labels = [shorten_label(label) for label in shown["label"]]
     figure = Figure(figsize=(9, 0.3 * len(shown) + 1.2), layout="constrained")
     axes = figure.subplots()
     axes.barh(labels, shown["mean_abs_shap"], color=sns.color_palette(PALETTE)[0])

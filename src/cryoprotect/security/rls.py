@@ -217,8 +217,8 @@ def _fixture(connection: Connection) -> _Fixture:
         p=rows["predictions"],
         o=owner,
     )
-    for column in ("molecule_id", "mixture_id", "experiment_id"):
-        target = {"molecule_id": "molecules", "mixture_id": "mixtures"}.get(column, "experiments")
+    shared = (("molecule_id", "molecules"), ("mixture_id", "mixtures"))
+    for column, target in (*shared, ("experiment_id", "experiments")):  # the last is probed
         rows["shares"] = _insert(
             connection,
             f"INSERT INTO shares (owner_id, grantee_id, {column}) VALUES (:o, :g, :t)",

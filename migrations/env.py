@@ -25,6 +25,10 @@ def run_migrations_online() -> None:
     """Run the migrations in one transaction on the configured engine."""
     engine = _engine()
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # batch migrations rebuild tables: dropping one must not cascade
+            _sqlite_foreign_keys(connection, enabled=False)
+            broken_before = _broken_references(connection)
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
@@ -33,6 +37,25 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite and _broken_references(connection) - broken_before:
+                raise RuntimeError(
+                    "the migration left rows pointing at missing rows: "
+                    f"{sorted(_broken_references(connection) - broken_before)[:10]}"
+                )
+        if sqlite:
+            _sqlite_foreign_keys(connection, enabled=True)
+
+
+def _sqlite_foreign_keys(connection, enabled: bool) -> None:
+    """Switch SQLite's foreign key enforcement (only possible outside a transaction)."""
+    connection.commit()
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
+    connection.commit()
+
+
+def _broken_references(connection) -> set[tuple]:
+    """Return SQLite's (table, rowid, parent, key) for every row pointing at a missing row."""
+    return {tuple(row) for row in connection.exec_driver_sql("PRAGMA foreign_key_check")}
 
 
 if context.is_offline_mode():

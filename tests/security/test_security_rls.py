@@ -96,3 +96,27 @@ def test_repair_refuses_a_role_that_cannot_see_every_row(two_users):
             repair(connection)
         connection.exec_driver_sql("RESET ROLE")
         assert repair(connection, dry_run=True) == []  # as the superuser: nothing orphaned
+
+
+def test_an_import_by_a_login_that_cannot_act_as_the_service_is_refused_whole(two_users, tmp_path):
+    engine, _ = two_users
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cp_test_login') "
+            "THEN CREATE ROLE cp_test_login LOGIN; END IF; END $$"
+        )
+        connection.exec_driver_sql("GRANT cryoprotect_app TO cp_test_login")
+    table = tmp_path / "lab.csv"
+    table.write_text(
+        "record_id,property,value,unit,smiles,citation\n"
+        "lab:1,tg,200,K,CC(C)(C)CC(O)CO,made-up test fixture\n"
+    )
+    url = engine.url.set(username="cp_test_login").render_as_string(hide_password=False)
+    result = runner.invoke(
+        app, ["--database-url", url, "import", "experiments", str(table), "--owner", "carol"]
+    )
+    assert result.exit_code == 1
+    assert "refused by the access rules; nothing was imported" in result.output
+    assert "permission denied to set role" in result.output
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM users")).scalar_one() == 3

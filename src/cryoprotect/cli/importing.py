@@ -29,6 +29,7 @@ def experiments(
     is written.
     """
     from cryoprotect.db.importer import ImportValidationError, import_experiments
+    from cryoprotect.db.visibility import AccessDenied
 
     try:
         result = import_experiments(
@@ -43,4 +44,6 @@ def experiments(
             fmt,
             errors=[vars(e) for e in error.errors],
         )
+    except AccessDenied as error:
+        fail(f"refused by the access rules; nothing was imported: {error}", fmt)
     emit(vars(result), fmt)

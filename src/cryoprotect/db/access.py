@@ -71,11 +71,12 @@ def user_session(
     """Yield a session in one transaction acting for ``user_id`` (see :func:`bind`).
 
     A change the rules refuse raises :class:`~cryoprotect.db.visibility.AccessDenied`, on
-    PostgreSQL (where the database refuses it) as on SQLite (where the session does).
+    PostgreSQL (where the database refuses it) as on SQLite (where the session does); so does
+    a login that may not switch to ``role``.
     """
     with transaction(engine) as session:
-        bind(session, user_id, role)
         try:
+            bind(session, user_id, role)
             yield session
         except DBAPIError as error:
             if refused(error):

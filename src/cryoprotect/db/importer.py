@@ -14,7 +14,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cryoprotect.chem.structures import Structure
-from cryoprotect.db.engine import transaction
+from cryoprotect.db.access import SERVICE_ROLE, bind, user_session
+from cryoprotect.db.identity import molecule_by_inchikey
 from cryoprotect.db.schema import Experiment, Mixture, MixtureComponent, Molecule, User
 from cryoprotect.db.validation import (
     ImportValidationError,
@@ -65,9 +66,7 @@ class _Writer:
 
     def molecule_id(self, structure: Structure, name: str | None) -> int:
         if structure.inchikey not in self._molecules:
-            found = self.session.scalar(
-                select(Molecule.id).where(Molecule.inchikey == structure.inchikey)
-            )
+            found = molecule_by_inchikey(self.session, structure.inchikey, self.owner.id)
             if found is None:
                 molecule = Molecule(
                     inchikey=structure.inchikey,
@@ -152,11 +151,14 @@ def import_frame(
     session: Session,
     frame: pd.DataFrame,
     *,
-    owner: str,
+    owner: User,
     visibility: str = "private",
     on_existing: str = "error",
 ) -> ImportResult:
-    """Validate and add the experiments of ``frame`` within the caller's transaction.
+    """Validate and add the experiments of ``frame`` for ``owner`` in the caller's transaction.
+
+    New molecules and mixtures are ``owner``'s; known structures are reused when ``owner``
+    may see them (see :mod:`cryoprotect.db.identity`).
 
     Raises
     ------
@@ -165,8 +167,8 @@ def import_frame(
     """
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}, not {visibility!r}")
-    records = validate(session, frame, on_existing)
-    writer = _Writer(session, get_or_create_user(session, owner), visibility)
+    records = validate(session, frame, on_existing, owner.id)
+    writer = _Writer(session, owner, visibility)
     for record in records:
         writer.experiment(record)
     writer.result.experiments_skipped = len(frame) - len(records)
@@ -177,7 +179,15 @@ def import_frame(
 def import_experiments(
     engine: Engine, path: Path, *, owner: str, visibility: str = "private"
 ) -> ImportResult:
-    """Import the experiment CSV at ``path`` in one transaction (all rows or none)."""
+    """Import the experiment CSV at ``path`` for the user ``owner``, all rows or none.
+
+    One transaction: the service role registers ``owner`` if new, then the import acts for
+    that user (:func:`cryoprotect.db.access.bind`), so the access rules (Row Level Security
+    on PostgreSQL) judge every row written; a refusal raises
+    :class:`~cryoprotect.db.visibility.AccessDenied`.
+    """
     frame = read_table(path)
-    with transaction(engine) as session:
-        return import_frame(session, frame, owner=owner, visibility=visibility)
+    with user_session(engine, None, SERVICE_ROLE) as session:
+        user = get_or_create_user(session, owner)
+        bind(session, user.id)
+        return import_frame(session, frame, owner=user, visibility=visibility)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select, update
 
-from cryoprotect.db.engine import transaction
+from cryoprotect.db.access import SERVICE_ROLE, user_session
 from cryoprotect.db.schema import ModelVersion
 
 
 def record_model_version(
     engine: Engine, target: str, version: str, path: str, data_hash: str, metrics: dict
 ) -> None:
-    """Register a newly trained model version as a candidate."""
-    with transaction(engine) as session:
+    """Register a newly trained model version as a candidate (as the service role)."""
+    with user_session(engine, None, SERVICE_ROLE) as session:
         session.add(
             ModelVersion(
                 property=target,
@@ -26,8 +26,11 @@ def record_model_version(
 
 
 def set_production(engine: Engine, target: str, version: str) -> None:
-    """Make ``version`` the production model of ``target``; the previous one is archived."""
-    with transaction(engine) as session:
+    """Make ``version`` the production model of ``target``; the previous one is archived.
+
+    Runs as the service role: model versions are reference data.
+    """
+    with user_session(engine, None, SERVICE_ROLE) as session:
         known = session.scalar(
             select(ModelVersion.id).where(
                 ModelVersion.property == target, ModelVersion.version == version

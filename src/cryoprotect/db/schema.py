@@ -126,17 +126,22 @@ class PropertyDef(Base):
 
 
 class Molecule(Base):
-    """A standardised structure, identified by its InChIKey."""
+    """A standardised structure, identified by its InChIKey within its owner's rows.
+
+    Each owner (and the public reference set) holds at most one row per InChIKey; under Row
+    Level Security a user cannot see others' private copies, so the key cannot be global.
+    """
 
     __tablename__ = "molecules"
     __table_args__ = (
         CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
         CheckConstraint("molecular_weight > 0", name="molecular_weight_positive"),
         CheckConstraint("length(inchikey) = 27", name="inchikey_length"),
+        UniqueConstraint("owner_id", "inchikey"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    inchikey: Mapped[str] = mapped_column(String(27), unique=True, nullable=False)
+    inchikey: Mapped[str] = mapped_column(String(27), index=True, nullable=False)
     canonical_smiles: Mapped[str] = mapped_column(Text, nullable=False)
     name: Mapped[str | None] = mapped_column(String(300), index=True)
     formula: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -244,10 +249,11 @@ class Experiment(Base):
             name="cooling_rate_positive",
         ),
         CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
+        UniqueConstraint("owner_id", "record_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    record_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    record_id: Mapped[str | None] = mapped_column(String(100), index=True)
     property: Mapped[str] = mapped_column(String(32), nullable=False)
     value: Mapped[float] = mapped_column(Float, nullable=False)
     unit: Mapped[str] = mapped_column(String(32), nullable=False)

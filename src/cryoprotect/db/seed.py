@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from cryoprotect.chem.structures import Structure
-from cryoprotect.db.engine import transaction
+from cryoprotect.db.access import SERVICE_ROLE, user_session
 from cryoprotect.db.importer import ImportResult, get_or_create_user, import_frame
 from cryoprotect.db.schema import Molecule, MoleculeSynonym
 from cryoprotect.records import SYNONYM_SEPARATOR
@@ -17,7 +17,7 @@ from cryoprotect.vocabulary import PROPERTIES, REFERENCE_USER
 
 def _seed_molecules(session, frame: pd.DataFrame, owner_id: int) -> int:
     """Add the curated molecules (with their synonyms) that are not in the database yet."""
-    known = set(session.scalars(select(Molecule.inchikey)))
+    known = set(session.scalars(select(Molecule.inchikey).where(Molecule.owner_id == owner_id)))
     added = 0
     for row in frame.itertuples():
         if row.inchikey in known:
@@ -50,9 +50,9 @@ def seed(engine: Engine, reference_dir: Path) -> ImportResult:
 
     Everything is owned by the system user ``reference`` and public. Rows already present
     (by InChIKey, or by ``record_id``) are skipped, so seeding twice adds nothing. The whole
-    seed is one transaction.
+    seed is one transaction, run as the service role (seeding is an admin task).
     """
-    with transaction(engine) as session:
+    with user_session(engine, None, SERVICE_ROLE) as session:
         owner = get_or_create_user(session, REFERENCE_USER, kind="system")
         molecules = pd.read_csv(reference_dir / "molecules.csv", dtype=str, keep_default_na=False)
         total = ImportResult(molecules_added=_seed_molecules(session, molecules, owner.id))
@@ -61,7 +61,7 @@ def seed(engine: Engine, reference_dir: Path) -> ImportResult:
                 reference_dir / f"experiments_{code}.csv", dtype=str, keep_default_na=False
             )
             result = import_frame(
-                session, frame, owner=REFERENCE_USER, visibility="public", on_existing="skip"
+                session, frame, owner=owner, visibility="public", on_existing="skip"
             )
             total.experiments_added += result.experiments_added
             total.experiments_skipped += result.experiments_skipped

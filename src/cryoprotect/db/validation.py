@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cryoprotect.chem.structures import InvalidStructureError, Structure, standardize
-from cryoprotect.db.schema import Experiment, Molecule, MoleculeSynonym, PropertyDef
+from cryoprotect.db.identity import molecules_by_name
+from cryoprotect.db.schema import Experiment, PropertyDef
 from cryoprotect.records import EXPERIMENT_COLUMNS, REQUIRED_COLUMNS, parse_components
 from cryoprotect.vocabulary import AMOUNT_UNITS
 
@@ -93,9 +94,9 @@ def _float(text: str, line: int, name: str, errors: list[RowError]) -> float | N
 class _Validator:
     """Checks rows against the properties and molecules in the database."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, owner_id: int) -> None:
         self.properties = {p.code: p for p in session.scalars(select(PropertyDef))}
-        self.session = session
+        self.session, self.owner_id = session, owner_id
         self._names: dict[str, list[int]] = {}
         self._file_names: dict[str, Structure] = {}
 
@@ -256,21 +257,25 @@ class _Validator:
     def _by_name(self, name: str) -> list[int]:
         key = name.casefold()
         if key not in self._names:
-            by_name = select(Molecule.id).where(func.lower(Molecule.name) == key)
-            by_synonym = select(MoleculeSynonym.molecule_id).where(
-                func.lower(MoleculeSynonym.synonym) == key
-            )
-            self._names[key] = sorted(set(self.session.scalars(by_name.union(by_synonym))))
+            self._names[key] = molecules_by_name(self.session, name, self.owner_id)
         return self._names[key]
 
 
-def validate(session: Session, frame: pd.DataFrame, on_existing: str) -> list[ValidRecord]:
-    """Validate every row of ``frame``; raise :class:`ImportValidationError` listing all problems.
+def validate(
+    session: Session, frame: pd.DataFrame, on_existing: str, owner_id: int
+) -> list[ValidRecord]:
+    """Validate every row of ``frame``, to be owned by ``owner_id``.
 
-    ``on_existing`` is ``"error"`` (a ``record_id`` already in the database is a problem) or
-    ``"skip"`` (such rows are left out, which makes seeding idempotent).
+    Molecule names resolve among the molecules the owner may see. ``on_existing`` is
+    ``"error"`` (a ``record_id`` the owner already has is a problem) or ``"skip"`` (such rows
+    are left out, which makes seeding idempotent).
+
+    Raises
+    ------
+    ImportValidationError
+        Listing every problem, each with its line and field.
     """
-    validator = _Validator(session)
+    validator = _Validator(session, owner_id)
     errors = validator.header(frame.columns)
     if errors:
         raise ImportValidationError(errors)
@@ -291,7 +296,7 @@ def validate(session: Session, frame: pd.DataFrame, on_existing: str) -> list[Va
         records.append(record)
     if errors:
         raise ImportValidationError(errors)
-    existing = _existing_record_ids(session, list(seen))
+    existing = _existing_record_ids(session, list(seen), owner_id)
     if existing and on_existing == "error":
         raise ImportValidationError(
             [
@@ -305,11 +310,15 @@ def validate(session: Session, frame: pd.DataFrame, on_existing: str) -> list[Va
     return [r for r in records if r.values["record_id"] not in existing]
 
 
-def _existing_record_ids(session: Session, record_ids: list[str]) -> set[str]:
+def _existing_record_ids(session: Session, record_ids: list[str], owner_id: int) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(record_ids), 500):
         chunk = record_ids[start : start + 500]
         found |= set(
-            session.scalars(select(Experiment.record_id).where(Experiment.record_id.in_(chunk)))
+            session.scalars(
+                select(Experiment.record_id).where(
+                    Experiment.owner_id == owner_id, Experiment.record_id.in_(chunk)
+                )
+            )
         )
     return found

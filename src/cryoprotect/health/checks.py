@@ -84,9 +84,9 @@ def duplicate_checks() -> list[Check]:
             "molecules",
             "inchikey",
             CRITICAL,
-            "one InChIKey stored on several molecules",
-            "SELECT inchikey, COUNT(*) AS copies FROM {batch} GROUP BY inchikey "
-            "HAVING COUNT(*) > 1",
+            "one owner holds one InChIKey on several molecules",
+            "SELECT owner_id, inchikey, COUNT(*) AS copies FROM {batch} "
+            "GROUP BY owner_id, inchikey HAVING COUNT(*) > 1",
         ),
         Check(
             "integrity",

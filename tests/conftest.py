@@ -172,3 +172,27 @@ def two_users(engine):
             {"o": ids["alice"]},
         )
     return engine, ids
+
+
+@pytest.fixture
+def service_settings(trained_project, reference_database, tmp_path):
+    """Settings of a prediction service on the trained test project, its reference database
+    and a new, empty backup folder."""
+    from cryoprotect.config import Settings
+
+    return Settings(
+        root_dir=trained_project,
+        database_url=reference_database,
+        backup_dir=str(tmp_path / "backups"),
+    )
+
+
+@pytest.fixture
+def client(service_settings):
+    """A test client of the prediction service for :func:`service_settings`, started."""
+    from fastapi.testclient import TestClient
+
+    from cryoprotect.service.app import create_app
+
+    with TestClient(create_app(service_settings)) as started:
+        yield started

@@ -68,6 +68,26 @@ class Settings(BaseSettings):
     backup_keep_monthly: int = Field(default=6, ge=0, description="...and per month.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
+    log_file: Path | None = Field(
+        default=None, description="Also write log lines to this file (rotated by size)."
+    )
+    log_max_bytes: int = Field(default=10_000_000, ge=1024, description="Rotate the log file here.")
+    log_backups: int = Field(default=7, ge=0, description="Rotated log files kept.")
+    ready_min_free_disk: float = Field(
+        default=0.05, ge=0, le=1, description="/health/ready fails below this free disk share."
+    )
+    ready_max_backup_age_hours: float = Field(
+        default=26, gt=0, description="/health/ready warns when the newest backup is older."
+    )
+    ready_max_health_age_hours: float = Field(
+        default=26, gt=0, description="/health/ready warns when the newest health check is older."
+    )
+    prediction_cache_size: int = Field(
+        default=100_000, ge=0, description="Results the service keeps for repeated subjects."
+    )
+    prediction_confidence: float = Field(
+        default=0.9, gt=0, lt=1, description="Coverage of the intervals the service returns."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

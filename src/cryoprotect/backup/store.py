@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,6 +90,19 @@ class BackupStore:
         os.replace(folder, final)
         fsync_folder(Path(self.root))
         return final
+
+    def probe_write(self) -> None:
+        """Write and delete a small file at the store's root, to prove backups can be written.
+
+        Raises
+        ------
+        OSError
+            If the store cannot be written (fsspec's errors for remote stores derive from it).
+        """
+        path = self._path(f".probe-{uuid.uuid4().hex}")  # hidden: never listed as a backup
+        self.fs.makedirs(self.root, exist_ok=True)
+        self.fs.pipe_file(path, b"probe")
+        self.fs.rm_file(path)
 
     def manifests(self) -> list[Manifest]:
         """Return the manifests of every whole backup, oldest first."""

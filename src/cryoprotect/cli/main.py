@@ -15,6 +15,7 @@ from cryoprotect.cli import (
     modelling,
     pipeline,
     rls,
+    serve,
 )
 from cryoprotect.config import get_settings
 from cryoprotect.logs import configure_logging
@@ -33,6 +34,7 @@ app.add_typer(rls.app, name="rls")
 app.command()(curate.curate)
 app.command()(health.health)
 app.command()(dashboard.dashboard)
+app.command()(serve.serve)
 app.command()(modelling.tune)
 app.command()(modelling.train)
 app.command()(modelling.predict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from cryoprotect.chem.mixtures import Component
@@ -79,17 +79,22 @@ def frame_hash(frame: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def molecule_names(engine: Engine) -> dict[str, str]:
+def molecule_names(engine: Engine, public_only: bool = False) -> dict[str, str]:
     """Map every molecule name and synonym (case-folded) to its canonical SMILES.
 
-    A name shared by several molecules is left out, since it does not identify one.
+    A name shared by several structures is left out, since it does not identify one. With
+    ``public_only``, private molecules' names are left out too (for anonymous callers).
     """
     pairs: dict[str, set[str]] = {}
+    scope = Molecule.visibility == "public" if public_only else true()
     with Session(engine) as session:
-        for name, smiles in session.execute(select(Molecule.name, Molecule.canonical_smiles)):
+        molecules = select(Molecule.name, Molecule.canonical_smiles).where(scope)
+        for name, smiles in session.execute(molecules):
             if name:
                 pairs.setdefault(name.casefold(), set()).add(smiles)
-        synonyms = select(MoleculeSynonym.synonym, Molecule.canonical_smiles).join(Molecule)
+        synonyms = (
+            select(MoleculeSynonym.synonym, Molecule.canonical_smiles).join(Molecule).where(scope)
+        )
         for name, smiles in session.execute(synonyms):
             pairs.setdefault(name.casefold(), set()).add(smiles)
     return {name: next(iter(s)) for name, s in pairs.items() if len(s) == 1}

@@ -179,17 +179,25 @@ def _in_domain(model: TrainedModel, domain: TanimotoDomain, prepared: pd.DataFra
     return np.array(flags, dtype=bool)
 
 
+def model_domain(model: TrainedModel) -> TanimotoDomain:
+    """Return the applicability domain of ``model`` (its training molecules and threshold)."""
+    return TanimotoDomain(model.domain["reference"], model.domain["threshold"])
+
+
 def predict_frame(
     model: TrainedModel,
     frame: pd.DataFrame,
     resolve: Callable[[str], str | None] = lambda name: None,
     confidence: float = 0.9,
     row_problems: list[str | None] | None = None,
+    domain: TanimotoDomain | None = None,
 ) -> pd.DataFrame:
     """Return ``frame`` with prediction, interval, domain flag, model version and error.
 
     ``row_problems`` (e.g. from :func:`read_input`) marks rows that are not predicted. Rows
     are handled :data:`CHUNK_ROWS` at a time. ``in_domain`` is written ``true``/``false``.
+    ``domain`` is the model's applicability domain (:func:`model_domain`); callers predicting
+    often pass it to avoid fingerprinting the training molecules on every call.
 
     Raises
     ------
@@ -197,7 +205,7 @@ def predict_frame(
         If a column the target needs is missing.
     """
     problems = row_problems or [None] * len(frame)
-    reference = TanimotoDomain(model.domain["reference"], model.domain["threshold"])
+    reference = domain or model_domain(model)
     chunks = [
         _predict_chunk(
             model,

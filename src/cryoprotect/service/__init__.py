@@ -1,0 +1,1 @@
+"""The HTTP prediction service: FastAPI app, health checks, metrics and request logs."""

@@ -18,12 +18,12 @@ import argparse
 import json
 import tempfile
 import time
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 from rdkit import Chem, RDLogger
 from rdkit.Chem import Descriptors, MACCSkeys, rdFingerprintGenerator
+from real_molecules import real_smiles
 
 from cryoprotect.chem.cache import FeatureCache, featurize_cached
 from cryoprotect.chem.featurizers import DESCRIPTOR_SETS, MoleculeFeaturizer
@@ -36,20 +36,6 @@ CONFIGS = {
     "morgan1024": {"descriptors": "none", "morgan_size": 1024},
     "tg_model (all+maccs)": {"descriptors": "all", "morgan_size": 0, "maccs": True},
 }
-
-
-def real_smiles(count: int) -> list[str]:
-    """Return the first ``count`` parseable single-fragment SMILES of the chemicals table."""
-    table = files("chemicals") / "Identifiers" / "chemical identifiers pubchem large.tsv"
-    out = []
-    with table.open(encoding="utf-8") as handle:
-        for line in handle:
-            smiles = line.split("\t")[4]
-            if "." not in smiles and Chem.MolFromSmiles(smiles) is not None:
-                out.append(smiles)
-                if len(out) == count:
-                    break
-    return out
 
 
 def plain_loop(smiles: list[str], settings: dict) -> np.ndarray:

@@ -30,10 +30,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-from importlib.resources import files
 from pathlib import Path
 
-from rdkit import Chem
+from real_molecules import real_smiles
 
 ROOT = Path(__file__).resolve().parents[1]
 CRYOPROTECT = str(Path(sys.executable).parent / "cryoprotect")
@@ -57,24 +56,6 @@ function done(summary, latency, requests)
     e.status, e.connect + e.read + e.write + e.timeout))
 end
 """
-
-
-def real_smiles(count: int, skip: int = 0) -> list[str]:
-    """Return ``count`` parseable single-fragment SMILES of the chemicals table after ``skip``."""
-    table = files("chemicals") / "Identifiers" / "chemical identifiers pubchem large.tsv"
-    out: list[str] = []
-    seen = 0
-    with table.open(encoding="utf-8") as handle:
-        for line in handle:
-            smiles = line.split("\t")[4]
-            if "." in smiles or Chem.MolFromSmiles(smiles) is None:
-                continue
-            seen += 1
-            if seen > skip:
-                out.append(smiles)
-                if len(out) == count:
-                    break
-    return out
 
 
 def free_port() -> int:

@@ -6,12 +6,20 @@ caller; only the faces (CLI, service, notebooks) call :func:`get_settings`.
 
 from __future__ import annotations
 
+import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from sqlalchemy.engine import make_url
 
 
 def find_project_root() -> Path:
@@ -29,17 +37,63 @@ def find_project_root() -> Path:
 PROJECT_ROOT = find_project_root()
 
 
+SECRETS_DIR = "/run/secrets"
+"""Docker and Kubernetes mount secrets here; a file named like a variable (e.g.
+``cryoprotect_database_url``) sets that setting."""
+DEFAULT_PASSWORDS = frozenset(
+    {"postgres", "password", "changeme", "cryoprotect", "secret", "admin"}
+)
+"""Passwords production refuses: the defaults of images, examples and tutorials."""
+
+
+class FileVariables(EnvSettingsSource):
+    """Settings read from the file a ``CRYOPROTECT_<NAME>_FILE`` variable names (Docker style).
+
+    The file's text, without its final line break, is the value. Setting both
+    ``CRYOPROTECT_<NAME>`` and ``CRYOPROTECT_<NAME>_FILE`` is an error.
+    """
+
+    def __call__(self) -> dict:
+        """Return the values of every setting given through a ``_FILE`` variable."""
+        found = {}
+        environ = {k.upper(): v for k, v in os.environ.items()}
+        for name, info in self.settings_cls.model_fields.items():
+            variable = f"CRYOPROTECT_{name.upper()}"
+            path = environ.get(f"{variable}_FILE")
+            if not path:
+                continue
+            if variable in environ:
+                raise ValueError(f"set {variable} or {variable}_FILE, not both")
+            try:
+                text = Path(path).read_text(encoding="utf-8").removesuffix("\n")
+            except OSError as error:
+                raise ValueError(f"{variable}_FILE: cannot read {path}: {error.strerror}") from None
+            found[name] = json.loads(text) if info.annotation is dict else text
+        return found
+
+
 class Settings(BaseSettings):
     """All settings of CryoProtect; environment variables are ``CRYOPROTECT_<FIELD>``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CRYOPROTECT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="CRYOPROTECT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        secrets_dir=SECRETS_DIR,
     )
 
+    env: Literal["development", "staging", "production"] = Field(
+        default="development",
+        description="Profile: development (console logs), staging and production (JSON logs); "
+        "production refuses the SQLite default and default passwords.",
+    )
     root_dir: Path = Field(default=PROJECT_ROOT, description="The project checkout.")
     database_url: str = Field(
         default="",
-        description="Any SQLAlchemy URL; empty means the SQLite file data/cryoprotect.db.",
+        repr=False,
+        description="Any SQLAlchemy URL; empty means the SQLite file data/cryoprotect.db. "
+        "A secret when it holds a password: give it as CRYOPROTECT_DATABASE_URL_FILE.",
     )
     reference_dir: Path | None = Field(
         default=None, description="Curated reference tables; default <root>/data/reference."
@@ -60,14 +114,33 @@ class Settings(BaseSettings):
     )
     backup_storage_options: dict = Field(
         default_factory=dict,
+        repr=False,
         description='fsspec options of the backup store, as JSON, e.g. {"endpoint_url": ...}.',
     )
     backup_keep_last: int = Field(default=7, ge=1, description="Backups prune keeps: newest N.")
-    backup_keep_daily: int = Field(default=7, ge=0, description="...and the newest per day.")
-    backup_keep_weekly: int = Field(default=4, ge=0, description="...and the newest per week.")
-    backup_keep_monthly: int = Field(default=6, ge=0, description="...and per month.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["console", "json"] = "console"
+    backup_keep_daily: int = Field(
+        default=7,
+        ge=0,
+        description="Backups prune also keeps the newest of each of the last N days.",
+    )
+    backup_keep_weekly: int = Field(
+        default=4,
+        ge=0,
+        description="Backups prune also keeps the newest of each of the last N weeks.",
+    )
+    backup_keep_monthly: int = Field(
+        default=6,
+        ge=0,
+        description="Backups prune also keeps the newest of each of the last N months.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log lines written."
+    )
+    log_format: Literal["console", "json"] = Field(
+        default="console",
+        description="console (readable) or json (one object per line); staging and production "
+        "default to json.",
+    )
     log_file: Path | None = Field(
         default=None, description="Also write log lines to this file (rotated by size)."
     )
@@ -93,6 +166,54 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: str) -> str:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _profile(self) -> Settings:
+        if self.env != "development" and "log_format" not in self.model_fields_set:
+            self.log_format = "json"
+        problems = self.refusals()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read, in this order: arguments, environment, ``*_FILE`` files, ``.env``, secrets."""
+        sources = (init_settings, env_settings, FileVariables(settings_cls), dotenv_settings)
+        return (*sources, file_secret_settings) if Path(SECRETS_DIR).is_dir() else sources
+
+    def refusals(self) -> list[str]:
+        """Return why these settings may not run in their profile (only production refuses)."""
+        if self.env != "production":
+            return []
+        if not self.database_url or make_url(self.database_url).get_backend_name() == "sqlite":
+            return [
+                "production needs a PostgreSQL database: set CRYOPROTECT_DATABASE_URL or "
+                "CRYOPROTECT_DATABASE_URL_FILE (the SQLite default is for one user on one machine)"
+            ]
+        password = make_url(self.database_url).password
+        if not password or password.lower() in DEFAULT_PASSWORDS:
+            return ["production refuses a database URL with an empty or default password"]
+        return []
+
+    def public(self) -> dict:
+        """Return the settings that may be logged: secrets left out, passwords masked."""
+        url = make_url(self.resolved_database_url).render_as_string(hide_password=True)
+        return {
+            "env": self.env,
+            "database": url,
+            "models_dir": str(self.resolved_models_dir),
+            "backup_dir": self.resolved_backup_dir,
+            "log_level": self.log_level,
+            "log_format": self.log_format,
+        }
 
     @property
     def resolved_database_url(self) -> str:

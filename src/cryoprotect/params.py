@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -48,6 +49,32 @@ class ExplainParams(BaseModel):
     rows: int = Field(default=50, ge=1, description="Training rows explained (seeded sample).")
 
 
+class Objective(BaseModel):
+    """What a screen wants of one target's prediction, and how much it counts in the score."""
+
+    model_config = ConfigDict(extra="forbid")
+    goal: Literal["maximize", "minimize"]
+    weight: float = Field(default=1.0, ge=0)
+
+
+class ScreenParams(BaseModel):
+    """Screening candidate libraries (``cryoprotect screen``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    objectives: dict[Literal["tg", "iri"], Objective] = Field(
+        default_factory=lambda: {
+            "tg": Objective(goal="maximize"),
+            "iri": Objective(goal="minimize"),
+        }
+    )
+    iri_concentration_mM: float = Field(default=22.0, gt=0)
+    chunk_size: int = Field(default=2000, ge=1)
+    top: int = Field(default=50, ge=1, description="Candidates drawn in the HTML summary.")
+    domain_first: bool = Field(
+        default=True, description="Rank candidates inside every model's domain first."
+    )
+
+
 class Params(BaseModel):
     """Everything in ``params.yaml``."""
 
@@ -59,6 +86,7 @@ class Params(BaseModel):
     confidence: float = Field(default=0.9, gt=0, lt=1)
     domain_threshold: float = Field(default=0.3, ge=0, le=1)
     explain: ExplainParams = Field(default_factory=ExplainParams)
+    screen: ScreenParams = Field(default_factory=ScreenParams)
     targets: dict[str, TargetParams]
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from cryoprotect.dashboard.depict import molecule_svg, structure_html
+from cryoprotect.chem.depict import molecule_svg, structure_html
 from cryoprotect.dashboard.review import load_review
 from cryoprotect.dashboard.views import card_html, health_html, table_html, worst_html
 from cryoprotect.pipeline.layout import Layout

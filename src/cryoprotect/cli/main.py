@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 
 from cryoprotect import __version__
 from cryoprotect.cli import (
     backup,
+    configuration,
     curate,
     dashboard,
     db,
@@ -15,6 +17,7 @@ from cryoprotect.cli import (
     modelling,
     pipeline,
     rls,
+    screening,
     serve,
 )
 from cryoprotect.config import get_settings
@@ -27,6 +30,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(backup.app, name="backup")
+app.add_typer(configuration.app, name="config")
 app.add_typer(importing.app, name="import")
 app.add_typer(modelling.models_app, name="models")
 app.add_typer(pipeline.app, name="pipeline")
@@ -35,6 +39,7 @@ app.command()(curate.curate)
 app.command()(health.health)
 app.command()(dashboard.dashboard)
 app.command()(serve.serve)
+app.command()(screening.screen)
 app.command()(modelling.tune)
 app.command()(modelling.train)
 app.command()(modelling.predict)
@@ -61,5 +66,10 @@ def main(
     """Set the options every command shares."""
     overrides = {"database_url": database_url, "log_level": log_level}
     ctx.obj = {k: v for k, v in overrides.items() if v}
-    base = get_settings()
+    try:
+        base = get_settings()
+    except ValidationError as error:
+        reasons = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+        typer.echo(f"error: the settings cannot be used: {reasons}", err=True)
+        raise typer.Exit(code=2) from None
     configure_logging(ctx.obj.get("log_level", base.log_level).upper(), base.log_format)

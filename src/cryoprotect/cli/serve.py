@@ -41,6 +41,8 @@ def serve(
     from cryoprotect.service.app import create_app
 
     config = settings(ctx)
+    if config.refusals():
+        fail("; ".join(config.refusals()))
     if log_format not in ("json", "console"):
         fail(f"--log-format must be json or console, not {log_format!r}")
     if not _port_free(host, port):

@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cryoprotect.backup.store import BackupStore
+from cryoprotect.chem.depict import structure_html
 from cryoprotect.dashboard import views
-from cryoprotect.dashboard.depict import structure_html
 from cryoprotect.dashboard.figures import (
     beeswarm_figure,
     interval_figure,

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cryoprotect.backup.manifest import Manifest
-from cryoprotect.dashboard.depict import structure_html
+from cryoprotect.chem.depict import structure_html
 from cryoprotect.dashboard.review import TargetReview, worst_compounds
 from cryoprotect.pipeline.figures import png_data_uri
 

@@ -203,7 +203,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()  # the models' many objects are permanent: full collections skip them
         loaded = sorted(holder["service"].models.models)
-        log.info("service ready", models=loaded, seconds=round(time.perf_counter() - started, 2))
+        log.info(
+            "service ready",
+            models=loaded,
+            seconds=round(time.perf_counter() - started, 2),
+            settings=settings.public(),
+        )
         yield
         holder["service"].batcher.close()
         holder["service"].engine.dispose()

@@ -1,0 +1,94 @@
+"""``cryoprotect screen``: rank a candidate library by predicted Tg and IRI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, fail, settings
+from cryoprotect.params import ParamsError, load_params
+
+
+def screen(
+    ctx: typer.Context,
+    library: Path = typer.Option(
+        ..., exists=True, dir_okay=False, help="Candidates: .smi, .csv or .parquet (.gz ok)."
+    ),
+    targets: str = typer.Option("tg,iri", help="Targets to predict, joined by commas."),
+    out: Path = typer.Option(..., help="Folder for candidates.parquet, invalid.csv, summary.*."),
+    chunk_size: int = typer.Option(None, min=1, help="Molecules per chunk (default: params)."),
+    top: int = typer.Option(None, min=1, help="Candidates drawn in summary.html."),
+    params_path: Path = typer.Option(None, "--params", help="Parameters (default: params.yaml)."),
+    scheduler: str = typer.Option(
+        "local",
+        help="local (a Dask cluster of --workers processes on this machine), a scheduler "
+        "address such as tcp://10.0.0.5:8786, or here (this process, no Dask).",
+    ),
+    workers: int = typer.Option(
+        None, min=1, help="Worker processes of the local cluster (default: the cores)."
+    ),
+    progress: bool = typer.Option(True, help="Show a progress bar with rate and ETA."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Predict every molecule of LIBRARY, rank them, and write the results to OUT.
+
+    Molecules are standardised (salts screened as their parent) and deduplicated by InChIKey;
+    invalid lines are listed in invalid.csv, never fatal. The ranking puts candidates inside
+    every model's applicability domain first, then orders by the weighted score of the
+    objectives in params.yaml (screen.objectives); the Pareto front is marked.
+    """
+    from tqdm import tqdm
+
+    from cryoprotect.models import registry
+    from cryoprotect.screening.chunks import ChunkScreener
+    from cryoprotect.screening.distributed import chunk_runner
+    from cryoprotect.screening.library import LibraryFormatError, count_molecules, read_library
+    from cryoprotect.screening.report import write_results
+    from cryoprotect.screening.run import screen as run_screen
+
+    config = settings(ctx)
+    try:
+        params = load_params(params_path or config.root_dir / "params.yaml")
+    except ParamsError as error:
+        fail(str(error), fmt)
+    chosen = [t.strip() for t in targets.split(",") if t.strip()]
+    unknown = [t for t in chosen if t not in params.screen.objectives]
+    if not chosen or unknown:
+        fail(f"--targets: choose from {', '.join(params.screen.objectives)} (got {targets!r})", fmt)
+    try:
+        models = {t: registry.load(config.resolved_models_dir, t) for t in chosen}
+    except registry.ModelNotFoundError as error:
+        fail(str(error), fmt)
+    goals = {t: params.screen.objectives[t].goal for t in chosen}
+    weights = {t: params.screen.objectives[t].weight for t in chosen}
+    screener = ChunkScreener(models, params.screen.iri_concentration_mM, params.confidence)
+    size = chunk_size or params.screen.chunk_size
+    try:
+        total = count_molecules(library)
+        with (
+            chunk_runner(scheduler, workers or os.cpu_count() or 1) as runner,
+            tqdm(total=total, unit="mol", disable=not progress, smoothing=0.1) as bar,
+        ):
+            result = run_screen(
+                read_library(library, size),
+                screener,
+                goals,
+                weights,
+                params.screen.domain_first,
+                runner=runner,
+                progress=bar.update,
+            )
+    except LibraryFormatError as error:
+        fail(str(error), fmt)
+    paths = write_results(result, out, goals, top or params.screen.top, f"Screen of {library.name}")
+    summary = result.summary() | {"outputs": {k: str(v) for k, v in paths.items()}}
+    lines = [
+        f"{result.read} molecules read: {len(result.candidates)} candidates, "
+        f"{len(result.invalid)} invalid, {result.repeats} repeats, "
+        f"{summary['pareto_front']} on the Pareto front "
+        f"({summary['molecules_per_second']} molecules/s)",
+        *(f"{k}: {v}" for k, v in summary["outputs"].items()),
+    ]
+    emit(summary, fmt, lines)

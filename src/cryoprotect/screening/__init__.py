@@ -1,0 +1,1 @@
+"""Screening candidate libraries: stream, standardise, deduplicate, predict, rank."""

@@ -1,0 +1,62 @@
+"""Screening one chunk of a library: standardise each molecule, predict every target.
+
+The work on a chunk depends on nothing but the chunk and the models, so chunks can run in any
+order, in this process or on other machines; repeats across chunks are dropped afterwards
+(:mod:`cryoprotect.screening.run`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from cryoprotect.models.domain import TanimotoDomain
+from cryoprotect.models.predict import model_domain, predict_frame
+from cryoprotect.models.registry import TrainedModel
+from cryoprotect.models.targets import TARGETS
+from cryoprotect.screening.prepare import Deduplicator
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk gave: candidates with predictions, unusable lines, molecules read."""
+
+    candidates: pd.DataFrame
+    invalid: pd.DataFrame
+    read: int
+
+
+@dataclass
+class ChunkScreener:
+    """Predicts ``models`` (molecule targets) for library chunks; IRI at ``concentration_mM``."""
+
+    models: dict[str, TrainedModel]
+    concentration_mM: float
+    confidence: float = 0.9
+    domains: dict[str, TanimotoDomain] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in self.models:
+            if TARGETS[name].subject != "molecule":
+                raise ValueError(f"{name} is predicted for mixtures; screening takes molecules")
+        self.domains = {name: model_domain(model) for name, model in self.models.items()}
+
+    def __call__(self, chunk: pd.DataFrame) -> ChunkResult:
+        """Return the chunk's candidates (with predictions) and its unusable lines.
+
+        Repeats within the chunk are already dropped; repeats across chunks are not.
+        """
+        prepared = Deduplicator().prepare(chunk)
+        candidates = prepared.molecules
+        for name, model in self.models.items():
+            frame = pd.DataFrame({"smiles": candidates["smiles"]})
+            if TARGETS[name].uses_concentration:
+                frame["concentration_mM"] = self.concentration_mM
+            out = predict_frame(model, frame, confidence=self.confidence, domain=self.domains[name])
+            candidates[f"{name}_prediction"] = out["prediction"].to_numpy()
+            candidates[f"{name}_lower"] = out["lower"].to_numpy()
+            candidates[f"{name}_upper"] = out["upper"].to_numpy()
+            candidates[f"{name}_in_domain"] = (out["in_domain"] == "true").to_numpy()
+            candidates[f"{name}_error"] = out["error"].to_numpy()
+        return ChunkResult(candidates, prepared.invalid, len(chunk))

@@ -1,0 +1,116 @@
+"""A whole screen: chunks through :class:`ChunkScreener`, repeats dropped, candidates ranked.
+
+Memory stays bounded by the chunk size for the work itself; what grows with the library is the
+table of candidates (about 200 bytes per molecule) that the ranking needs at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cryoprotect.screening.chunks import ChunkResult, ChunkScreener
+from cryoprotect.screening.ranking import oriented, pareto_front, weighted_score
+
+ChunkRunner = Callable[[ChunkScreener, Iterable[pd.DataFrame]], Iterator[ChunkResult]]
+
+
+def run_here(screener: ChunkScreener, chunks: Iterable[pd.DataFrame]) -> Iterator[ChunkResult]:
+    """Screen ``chunks`` one after another in this process."""
+    for chunk in chunks:
+        yield screener(chunk)
+
+
+@dataclass
+class ScreenResult:
+    """Ranked candidates, unusable lines, and counts of what was read."""
+
+    candidates: pd.DataFrame
+    invalid: pd.DataFrame
+    read: int
+    repeats: int
+    seconds: float
+    model_versions: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """Return the counts and timing as a JSON-ready dict."""
+        return {
+            "molecules_read": self.read,
+            "candidates": len(self.candidates),
+            "invalid": len(self.invalid),
+            "repeats": self.repeats,
+            "pareto_front": int(self.candidates["pareto"].sum()) if len(self.candidates) else 0,
+            "seconds": round(self.seconds, 2),
+            "molecules_per_second": round(self.read / self.seconds, 1) if self.seconds else None,
+            "model_versions": self.model_versions,
+        }
+
+
+def rank(
+    candidates: pd.DataFrame, goals: dict[str, str], weights: dict[str, float], domain_first: bool
+) -> pd.DataFrame:
+    """Add ``score``, ``pareto`` and ``rank`` (1 = best) and sort by rank.
+
+    With ``domain_first``, candidates inside every model's applicability domain come before
+    the others; within each group the higher score ranks first, ties by input line.
+    """
+    ranked = candidates.copy()
+    ranked["score"] = weighted_score(ranked, goals, weights)
+    ranked["pareto"] = pareto_front(oriented(ranked, goals))
+    inside = (
+        ranked[[f"{t}_in_domain" for t in goals]].all(axis=1).to_numpy()
+        if domain_first
+        else np.ones(len(ranked), dtype=bool)
+    )
+    score = ranked["score"].fillna(-np.inf).to_numpy()
+    order = np.lexsort((ranked["line"].to_numpy(), -score, ~inside))
+    ranked = ranked.iloc[order].reset_index(drop=True)
+    ranked["rank"] = np.arange(1, len(ranked) + 1)
+    return ranked
+
+
+def screen(
+    chunks: Iterable[pd.DataFrame],
+    screener: ChunkScreener,
+    goals: dict[str, str],
+    weights: dict[str, float],
+    domain_first: bool = True,
+    runner: ChunkRunner = run_here,
+    progress: Callable[[int], None] | None = None,
+) -> ScreenResult:
+    """Screen every chunk with ``runner`` and rank the candidates.
+
+    ``progress`` is called with the number of molecules of each finished chunk.
+    """
+    started = time.perf_counter()
+    found: list[pd.DataFrame] = []
+    invalid: list[pd.DataFrame] = []
+    read = 0
+    for result in runner(screener, chunks):
+        found.append(result.candidates)
+        invalid.append(result.invalid)
+        read += result.read
+        if progress is not None:
+            progress(result.read)
+    everything = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+    first = (
+        everything.sort_values("line").drop_duplicates("inchikey")
+        if len(everything)
+        else everything
+    )
+    unusable = (
+        pd.concat(invalid, ignore_index=True).sort_values("line") if invalid else pd.DataFrame()
+    )
+    ranked = rank(first, goals, weights, domain_first) if len(first) else first
+    return ScreenResult(
+        candidates=ranked,
+        invalid=unusable.reset_index(drop=True),
+        read=read,
+        repeats=read - len(first) - len(unusable),
+        seconds=time.perf_counter() - started,
+        model_versions={name: model.version for name, model in screener.models.items()},
+    )

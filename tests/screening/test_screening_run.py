@@ -1,0 +1,124 @@
+"""Whole screens on the trained test project's models: chunking, bad lines, ranking, outputs.
+
+The library holds real structures from the curated reference molecules plus made-up bad
+lines and repeats.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REFERENCE_DIR
+from cryoprotect.models import registry
+from cryoprotect.screening.chunks import ChunkScreener
+from cryoprotect.screening.library import read_library
+from cryoprotect.screening.run import screen
+
+CRYOPROTECT = str(Path(sys.executable).parent / "cryoprotect")
+GOALS = {"tg": "maximize", "iri": "minimize"}
+WEIGHTS = {"tg": 1.0, "iri": 1.0}
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> Path:
+    """60 reference molecules, two unreadable lines, an empty name line, and two repeats."""
+    molecules = pd.read_csv(REFERENCE_DIR / "molecules.csv", dtype=str, keep_default_na=False)
+    smiles = molecules["canonical_smiles"].head(60).tolist()
+    lines = [f"{s} ref-{i}" for i, s in enumerate(smiles)]
+    lines[10:10] = ["C1CC(xx made-up-bad", "N(=O)(=O)(=O)(=O)C made-up-valence"]
+    lines += [f"{smiles[3]} repeat-a", f"{smiles[7]}.[Na+].[Cl-] repeat-as-salt"]
+    path = tmp_path_factory.mktemp("library") / "library.smi"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def screener(trained_project) -> ChunkScreener:
+    """Tg and IRI models of the trained test project, IRI at 22 mM."""
+    models = {t: registry.load(trained_project / "models", t) for t in GOALS}
+    return ChunkScreener(models, concentration_mM=22.0)
+
+
+def test_chunk_boundaries_do_not_change_the_results(library, screener):
+    results = [
+        screen(read_library(library, size), screener, GOALS, WEIGHTS).candidates
+        for size in (7, 1000)
+    ]
+    pd.testing.assert_frame_equal(results[0], results[1])
+
+
+def test_bad_lines_are_listed_and_repeats_dropped(library, screener):
+    result = screen(read_library(library, 9), screener, GOALS, WEIGHTS)
+    assert result.read == 64
+    assert result.invalid["line"].tolist() == [11, 12]
+    assert "RDKit cannot parse" in result.invalid["reason"].iloc[0]
+    assert result.repeats == 2 and len(result.candidates) == 60
+    assert set(result.candidates["name"]) == {f"ref-{i}" for i in range(60)}
+
+
+def test_ranking_puts_domain_first_then_score(library, screener):
+    ranked = screen(read_library(library, 50), screener, GOALS, WEIGHTS).candidates
+    assert ranked["rank"].tolist() == list(range(1, 61))
+    inside = ranked[["tg_in_domain", "iri_in_domain"]].all(axis=1)
+    assert not (inside.astype(int).diff().fillna(0) > 0).any()  # once outside, never back
+    for group in (ranked[inside], ranked[~inside]):
+        assert group["score"].is_monotonic_decreasing
+    front = ranked[ranked["pareto"]]
+    for _, row in front.iterrows():
+        better = (ranked["tg_prediction"] >= row["tg_prediction"]) & (
+            ranked["iri_prediction"] <= row["iri_prediction"]
+        )
+        strictly = (ranked["tg_prediction"] > row["tg_prediction"]) | (
+            ranked["iri_prediction"] < row["iri_prediction"]
+        )
+        assert not (better & strictly).any()
+
+
+def test_the_command_writes_tables_summary_and_page(library, trained_project, tmp_path):
+    out = tmp_path / "screen"
+    done = subprocess.run(
+        [
+            CRYOPROTECT, "screen", "--library", str(library), "--targets", "tg,iri",
+            "--out", str(out), "--chunk-size", "16", "--top", "5", "--format", "json",
+            "--no-progress", "--workers", "2",
+        ],
+        env=os.environ | {"CRYOPROTECT_ROOT_DIR": str(trained_project)},
+        capture_output=True, text=True, timeout=300, cwd=trained_project,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["molecules_read"], summary["candidates"], summary["invalid"]) == (64, 60, 2)
+    candidates = pd.read_parquet(out / "candidates.parquet")
+    assert len(candidates) == 60 and candidates["rank"].iloc[0] == 1
+    assert pd.read_csv(out / "invalid.csv")["line"].tolist() == [11, 12]
+    page = (out / "summary.html").read_text()
+    assert page.count("<svg") == 5 and "Pareto front" in page and "https://" not in page
+    assert json.loads((out / "summary.json").read_text())["repeats"] == 2
+
+
+def test_the_command_names_an_unknown_target(library, trained_project, tmp_path):
+    done = subprocess.run(
+        [CRYOPROTECT, "screen", "--library", str(library), "--targets", "viability",
+         "--out", str(tmp_path)],
+        env=os.environ | {"CRYOPROTECT_ROOT_DIR": str(trained_project)},
+        capture_output=True, text=True, timeout=120, cwd=trained_project,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "--targets: choose from tg, iri" in done.stderr + done.stdout
+
+
+def test_a_local_dask_cluster_gives_the_same_ranking(library, screener):
+    from cryoprotect.screening.distributed import chunk_runner
+
+    here = screen(read_library(library, 9), screener, GOALS, WEIGHTS).candidates
+    with chunk_runner("local", workers=2) as runner:
+        result = screen(read_library(library, 9), screener, GOALS, WEIGHTS, runner=runner)
+    pd.testing.assert_frame_equal(result.candidates, here)
+    assert result.read == 64 and result.invalid["line"].tolist() == [11, 12]

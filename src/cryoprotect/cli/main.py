@@ -19,6 +19,7 @@ from cryoprotect.cli import (
     rls,
     screening,
     serve,
+    suggesting,
 )
 from cryoprotect.config import get_settings
 from cryoprotect.logs import configure_logging
@@ -40,6 +41,7 @@ app.command()(health.health)
 app.command()(dashboard.dashboard)
 app.command()(serve.serve)
 app.command()(screening.screen)
+app.command()(suggesting.suggest)
 app.command()(modelling.tune)
 app.command()(modelling.train)
 app.command()(modelling.predict)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased
 
 from cryoprotect.db.schema import (
@@ -158,7 +158,10 @@ def version_history(models: Path, name: str) -> pd.DataFrame:
 
 
 def verification_table(engine: Engine, name: str) -> pd.DataFrame:
-    """Lab verifications of ``name``: the measured value beside the prediction it checks."""
+    """Lab verifications of ``name``: the measured value beside the prediction it checks.
+
+    Planned verifications (e.g. from ``cryoprotect suggest``) have no measured value yet.
+    """
     mixture = aliased(Mixture)
     query = (
         select(
@@ -175,12 +178,16 @@ def verification_table(engine: Engine, name: str) -> pd.DataFrame:
             ModelVersion.version,
             LabVerification.completed_at,
         )
-        .join(Experiment, LabVerification.experiment_id == Experiment.id)
-        .outerjoin(Molecule, Experiment.molecule_id == Molecule.id)
-        .outerjoin(mixture, Experiment.mixture_id == mixture.id)
+        .outerjoin(Experiment, LabVerification.experiment_id == Experiment.id)
         .outerjoin(Prediction, LabVerification.prediction_id == Prediction.id)
         .outerjoin(ModelVersion, Prediction.model_version_id == ModelVersion.id)
-        .where(Experiment.property == name)
+        .outerjoin(
+            Molecule, func.coalesce(Experiment.molecule_id, Prediction.molecule_id) == Molecule.id
+        )
+        .outerjoin(
+            mixture, func.coalesce(Experiment.mixture_id, Prediction.mixture_id) == mixture.id
+        )
+        .where(func.coalesce(Experiment.property, ModelVersion.property) == name)
         .order_by(LabVerification.id)
     )
     with Session(engine) as session:

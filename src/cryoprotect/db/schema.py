@@ -338,7 +338,11 @@ class Prediction(Base):
 
 
 class LabVerification(Base):
-    """A lab experiment that checks a prediction, with who verifies it and how it went."""
+    """A lab experiment that checks a prediction, with who verifies it and how it went.
+
+    A planned verification (e.g. from ``cryoprotect suggest``) has no experiment yet: it
+    names the prediction to check, and the experiment is attached once measured.
+    """
 
     __tablename__ = "lab_verifications"
     __table_args__ = (
@@ -346,11 +350,18 @@ class LabVerification(Base):
         CheckConstraint(
             "completed_at IS NULL OR completed_at >= requested_at", name="completed_after_requested"
         ),
+        CheckConstraint(
+            "experiment_id IS NOT NULL OR prediction_id IS NOT NULL", name="something_to_verify"
+        ),
+        CheckConstraint(
+            "experiment_id IS NOT NULL OR status IN ('planned', 'in_progress')",
+            name="measured_unless_pending",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    experiment_id: Mapped[int] = mapped_column(
-        ForeignKey("experiments.id", ondelete="CASCADE"), index=True, nullable=False
+    experiment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), index=True
     )
     prediction_id: Mapped[int | None] = mapped_column(
         ForeignKey("predictions.id", ondelete="SET NULL"), index=True

@@ -1,0 +1,96 @@
+"""Active learning: which compounds to measure next.
+
+A candidate is worth measuring when its predicted value is good (the target's goal in
+``screen.objectives``) and when the model knows little about it. The split-conformal
+intervals have one width for every molecule, so the model's uncertainty about a molecule is
+taken from its novelty: one minus its highest Tanimoto similarity to the training molecules.
+The acquisition score is the z-score of the oriented prediction plus ``kappa`` times the
+z-score of the novelty (an upper-confidence-bound rule). Picks are then kept diverse: going
+down the scores, a candidate is taken only if its Tanimoto distance to every pick so far is
+at least ``min_distance``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+
+from cryoprotect.models.domain import TanimotoDomain
+from cryoprotect.models.predict import model_domain, predict_frame
+from cryoprotect.models.registry import TrainedModel
+from cryoprotect.models.targets import TARGETS
+
+_GENERATOR = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+"""The fingerprints of the applicability domain, so distances mean the same in both."""
+
+
+def _fingerprint(smiles: str):
+    mol = Chem.MolFromSmiles(smiles)
+    return None if mol is None else _GENERATOR.GetFingerprint(mol)
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    spread = np.nanstd(values)
+    return (values - np.nanmean(values)) / (spread if spread > 0 else 1.0)
+
+
+def acquisition(prediction: np.ndarray, novelty: np.ndarray, goal: str, kappa: float):
+    """Return the acquisition score: benefit z-score plus ``kappa`` times novelty z-score."""
+    benefit = prediction if goal == "maximize" else -prediction
+    return _z(benefit) + kappa * _z(novelty)
+
+
+def diverse_top(smiles: list[str], scores: np.ndarray, n: int, min_distance: float) -> list[int]:
+    """Return up to ``n`` indices of diverse candidates, best score first.
+
+    Each is at least ``min_distance`` (Tanimoto distance) from every index chosen before it;
+    unscored (NaN) candidates are never chosen.
+    """
+    chosen: list[int] = []
+    prints: list = []
+    for index in np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable"):
+        if len(chosen) == n or not np.isfinite(scores[index]):
+            break
+        current = _fingerprint(smiles[index])
+        if current is None:
+            continue
+        if prints and max(DataStructs.BulkTanimotoSimilarity(current, prints)) > 1 - min_distance:
+            continue
+        chosen.append(int(index))
+        prints.append(current)
+    return chosen
+
+
+def propose(
+    model: TrainedModel,
+    pool: pd.DataFrame,
+    goal: str,
+    n: int,
+    kappa: float = 1.0,
+    min_distance: float = 0.4,
+    concentration_mM: float | None = None,
+    confidence: float = 0.9,
+) -> pd.DataFrame:
+    """Return the ``n`` proposals from ``pool`` (``smiles``, ``inchikey``, ``name``), best first.
+
+    Adds ``prediction``, ``lower``, ``upper``, ``in_domain``, ``novelty`` and ``score``.
+    """
+    spec = TARGETS[model.target]
+    frame = pd.DataFrame({"smiles": pool["smiles"].to_numpy()})
+    if spec.uses_concentration:
+        frame["concentration_mM"] = concentration_mM
+    domain: TanimotoDomain = model_domain(model)
+    out = predict_frame(model, frame, confidence=confidence, domain=domain)
+    scored = pool.reset_index(drop=True).copy()
+    scored["prediction"] = out["prediction"].to_numpy(dtype=float)
+    scored["lower"] = out["lower"].to_numpy(dtype=float)
+    scored["upper"] = out["upper"].to_numpy(dtype=float)
+    scored["in_domain"] = (out["in_domain"] == "true").to_numpy()
+    scored["novelty"] = 1.0 - domain.similarity(list(scored["smiles"]))
+    scored["score"] = acquisition(
+        scored["prediction"].to_numpy(), scored["novelty"].to_numpy(), goal, kappa
+    )
+    chosen = diverse_top(list(scored["smiles"]), scored["score"].to_numpy(), n, min_distance)
+    return scored.iloc[chosen].reset_index(drop=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from cryoprotect.chem.structures import Structure
 from cryoprotect.db.schema import Molecule, MoleculeSynonym
 from cryoprotect.db.visibility import visible
 
@@ -48,3 +49,21 @@ def molecules_by_name(session: Session, name: str, owner_id: int) -> list[int]:
     for molecule_id, inchikey in rows:
         chosen.setdefault(inchikey, molecule_id)
     return sorted(chosen.values())
+
+
+def add_molecule(
+    session: Session, structure: Structure, name: str | None, owner_id: int, visibility: str
+) -> int:
+    """Add ``structure`` as a molecule of ``owner_id`` and return its id (flushed)."""
+    molecule = Molecule(
+        inchikey=structure.inchikey,
+        canonical_smiles=structure.canonical_smiles,
+        name=name or None,
+        formula=structure.formula,
+        molecular_weight=structure.molecular_weight,
+        owner_id=owner_id,
+        visibility=visibility,
+    )
+    session.add(molecule)
+    session.flush()
+    return molecule.id

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from cryoprotect.chem.structures import Structure
 from cryoprotect.db.access import SERVICE_ROLE, bind, user_session
-from cryoprotect.db.identity import molecule_by_inchikey
-from cryoprotect.db.schema import Experiment, Mixture, MixtureComponent, Molecule, User
+from cryoprotect.db.identity import add_molecule, molecule_by_inchikey
+from cryoprotect.db.schema import Experiment, Mixture, MixtureComponent, User
 from cryoprotect.db.validation import (
     ImportValidationError,
     RowError,
@@ -68,18 +68,7 @@ class _Writer:
         if structure.inchikey not in self._molecules:
             found = molecule_by_inchikey(self.session, structure.inchikey, self.owner.id)
             if found is None:
-                molecule = Molecule(
-                    inchikey=structure.inchikey,
-                    canonical_smiles=structure.canonical_smiles,
-                    name=name or None,
-                    formula=structure.formula,
-                    molecular_weight=structure.molecular_weight,
-                    owner_id=self.owner.id,
-                    visibility=self.visibility,
-                )
-                self.session.add(molecule)
-                self.session.flush()
-                found = molecule.id
+                found = add_molecule(self.session, structure, name, self.owner.id, self.visibility)
                 self.result.molecules_added += 1
             self._molecules[structure.inchikey] = found
         return self._molecules[structure.inchikey]

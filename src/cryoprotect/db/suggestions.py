@@ -14,8 +14,9 @@ import pandas as pd
 from sqlalchemy import Engine, and_, exists, select
 from sqlalchemy.orm import Session
 
+from cryoprotect.chem.structures import standardize
 from cryoprotect.db.access import SERVICE_ROLE, bind, user_session
-from cryoprotect.db.identity import molecule_by_inchikey
+from cryoprotect.db.identity import add_molecule, molecule_by_inchikey
 from cryoprotect.db.importer import get_or_create_user
 from cryoprotect.db.schema import (
     Experiment,
@@ -49,7 +50,7 @@ def unmeasured_molecules(engine: Engine, target: str, username: str) -> pd.DataF
     Columns: ``molecule_id``, ``smiles``, ``inchikey``, ``name``.
     """
     with Session(engine) as session:
-        user_id = session.scalar(select_user(username))
+        user_id = session.scalar(select(User.id).where(User.username == username))
         measured = exists(
             select(Experiment.id).where(
                 Experiment.molecule_id == Molecule.id, Experiment.property == target
@@ -61,11 +62,6 @@ def unmeasured_molecules(engine: Engine, target: str, username: str) -> pd.DataF
             query = query.where(~_planned(target, user_id))
         rows = session.execute(query.order_by(Molecule.id)).all()
     return pd.DataFrame(rows, columns=["molecule_id", "smiles", "inchikey", "name"])
-
-
-def select_user(username: str):
-    """Return a query of the id of the user called ``username``."""
-    return select(User.id).where(User.username == username)
 
 
 @dataclass
@@ -113,10 +109,9 @@ def record_suggestions(
         for row in proposals.itertuples(index=False):
             molecule_id = molecule_by_inchikey(session, row.inchikey, user.id)
             if molecule_id is None:
-                molecule = _new_molecule(row, user.id)
-                session.add(molecule)
-                session.flush()
-                molecule_id = molecule.id
+                structure = standardize(row.smiles, strip_counterions=True)
+                name = row.name if isinstance(row.name, str) else None
+                molecule_id = add_molecule(session, structure, name, user.id, "private")
             prediction = Prediction(
                 model_version_id=version_id,
                 molecule_id=molecule_id,
@@ -140,18 +135,3 @@ def record_suggestions(
             session.flush()
             planned.append(Planned(molecule_id, prediction.id, verification.id))
     return planned
-
-
-def _new_molecule(row, owner_id: int) -> Molecule:
-    from cryoprotect.chem.structures import standardize
-
-    structure = standardize(row.smiles, strip_counterions=True)
-    return Molecule(
-        inchikey=structure.inchikey,
-        canonical_smiles=structure.canonical_smiles,
-        name=(row.name or None) if isinstance(row.name, str) else None,
-        formula=structure.formula,
-        molecular_weight=structure.molecular_weight,
-        owner_id=owner_id,
-        visibility="private",
-    )

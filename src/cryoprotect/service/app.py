@@ -70,14 +70,17 @@ class Service:
     backup_writable: state.Cached
     batcher: MicroBatcher
 
+    def health_checked_at(self) -> float | None:
+        """Return the unix time of the newest database health report, or ``None``."""
+        return state.report_time(state.health_report(self.health_folder))
+
     def observed(self) -> dict:
         """Return the readings the scrape-time gauges report."""
-        report = state.health_report(self.health_folder)
         return {
             "database_up": self.database.get() is None,
             "disk": self.disk.get(),
             "last_backup": self.last_backup.get(),
-            "last_health_check": state.report_time(report),
+            "last_health_check": self.health_checked_at(),
         }
 
 

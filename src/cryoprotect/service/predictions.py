@@ -190,7 +190,7 @@ def cached_results(
             known = loaded.cache.get(_key(name, item, structures[index], confidence))
             if known is None:
                 return None
-            out.append({**known, "item": index, "input": _label(name, item)})
+            out.append(_reused(known, index, name, item))
     return out
 
 
@@ -217,7 +217,7 @@ def predict_checked(
             if known is None:
                 missing.append((index, item, smiles))
             else:
-                results[index, name] = {**known, "item": index, "input": _label(name, item)}
+                results[index, name] = _reused(known, index, name, item)
         if not missing:
             continue
         out = predict_frame(
@@ -238,6 +238,11 @@ def predict_checked(
             }
             loaded.cache.put(keys[index], results[index, name])
     return [results[index, name] for index, item in enumerate(items) for name in item.wanted()]
+
+
+def _reused(known: dict, index: int, name: str, item: PredictItem) -> dict:
+    """Return a cached result as the answer for item ``index`` (its own number and input)."""
+    return {**known, "item": index, "input": _label(name, item)}
 
 
 def _key(name: str, item: PredictItem, smiles: list[str], confidence: float) -> tuple:

@@ -12,7 +12,6 @@ import time
 from typing import TYPE_CHECKING
 
 from cryoprotect.models.targets import TARGETS
-from cryoprotect.service import state
 from cryoprotect.service.schemas import Check, Readiness
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ def readiness(service: Service) -> Readiness:
             service.last_backup.get(), settings.ready_max_backup_age_hours, "backup"
         ),
         "last_health_check": _age_check(
-            state.report_time(state.health_report(service.health_folder)),
+            service.health_checked_at(),
             settings.ready_max_health_age_hours,
             "health check",
         ),

@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from scikit_mol.descriptors import MolecularDescriptorTransformer
 from sklearn.base import clone
 
 from cryoprotect.chem.cache import FeatureCache, featurize_cached
@@ -19,6 +20,7 @@ from cryoprotect.chem.featurizers import (
     FRAGMENT_DESCRIPTORS,
     PHYSCHEM_DESCRIPTORS,
     MoleculeFeaturizer,
+    featurize_together,
 )
 from cryoprotect.chem.parallel import batches, parallelized
 
@@ -267,3 +269,45 @@ def test_parallelized_keeps_the_input_order(n_jobs):
     result = parallelized(_tag_slowly, items, n_jobs=n_jobs, batch_size=3)
     assert [item for item, _ in result] == items
     assert [size for _, size in result] == [3] * 9 + [2] * 2
+
+
+def test_featurizing_together_gives_each_featurizer_its_own_features(monkeypatch):
+    featurizers = [
+        small(),
+        small(morgan_size=0, maccs=True),
+        MoleculeFeaturizer(descriptors="none", morgan_size=128, morgan_radius=3),
+    ]
+    smiles = [*VALID, "C1CC", "", D_ALANINE]
+    alone = [f.featurize(smiles) for f in featurizers]
+    calls: list[int] = []
+    transform = MolecularDescriptorTransformer.transform
+
+    def counted(self, mols):
+        calls.append(len(mols))
+        return transform(self, mols)
+
+    monkeypatch.setattr(MolecularDescriptorTransformer, "transform", counted)
+    together = featurize_together(featurizers, smiles)
+    assert calls == [len(smiles) - 1]  # the shared descriptor set once; the empty line skipped
+    for one, other in zip(alone, together, strict=True):
+        assert (other.names, other.errors) == (one.names, one.errors)
+        np.testing.assert_array_equal(
+            np.ma.getmaskarray(other.values), np.ma.getmaskarray(one.values)
+        )
+        np.testing.assert_array_equal(other.values.filled(np.nan), one.values.filled(np.nan))
+
+
+def test_values_beyond_float32_are_missing_not_infinite():
+    # a 134-atom peptide from PubChem whose Ipc (2.4e39) exceeds float32, which trees work in
+    peptide = (
+        "C[C@H]([C@@H](C(=O)N[C@@H](C(C)C)C(=O)NCC(=O)N[C@@H](CC(=O)O)C(=O)N[C@@H](C(C)C)C(=O)N"
+        "[C@@H](CC(=O)N)C(=O)N[C@@H]([C@@H](C)O)C(=O)N[C@@H](CC(=O)O)C(=O)N[C@@H](CCCNC(=N)N)"
+        "C(=O)N1CCC[C@H]1C(=O)NCC(=O)N[C@@H](CC(C)C)C(=O)N[C@@H](CC(C)C)C(=O)N[C@@H](CC(=O)O)"
+        "C(=O)N[C@@H](CC(C)C)C(=O)N[C@@H](CCCCN)C(=O)O)NC(=O)[C@H](C)NC(=O)[C@H](CCC(=O)N)N)O"
+    )
+    features = MoleculeFeaturizer(descriptors="all", morgan_size=0).featurize([peptide, "CCO"])
+    assert features.errors == [None, None]
+    row = features.values[0].filled(np.nan)
+    assert np.isnan(row[features.names.index("Ipc")])
+    assert np.isfinite(row[features.names.index("MolWt")])
+    assert np.all(np.isnan(row) | (np.abs(row) <= np.finfo(np.float32).max))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rdkit import Chem
 
 from cryoprotect.chem.structures import (
     InvalidStructureError,
@@ -79,6 +80,7 @@ def test_stereochemistry_is_kept_when_stripping_counterions():
         ("C(C", "unparseable"),  # unclosed branch
         ("not a smiles", "unparseable"),
         ("C[C](C)(C)(C)C", "unparseable"),  # pentavalent carbon
+        ("[H][H]", "no_heavy_atoms"),  # hydrogen: RDKit's SPS divides by the heavy atoms
     ],
 )
 def test_invalid_smiles_raise_with_kind(smiles, kind):
@@ -166,3 +168,14 @@ def test_is_organic_raises_on_bad_smiles(smiles):
     with pytest.raises(InvalidStructureError) as caught:
         is_organic(smiles)
     assert caught.value.kind == "unparseable"
+
+
+@pytest.mark.parametrize("strip", [False, True])
+@pytest.mark.parametrize(
+    "smiles",
+    ["C[N+]1=NOC(=C1)[O-]", "CC1=C([N+](=NN1C)C)[S-]"],  # 3-methylsydnone; a mesoionic thiolate
+)
+def test_a_mesoionic_ring_keeps_a_structure_rdkit_can_read(smiles, strip):
+    structure = standardize(smiles, strip_counterions=strip)
+    assert Chem.MolFromSmiles(structure.canonical_smiles) is not None
+    assert structure.inchikey == Chem.MolToInchiKey(Chem.MolFromSmiles(smiles))

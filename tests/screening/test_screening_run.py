@@ -12,11 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import REFERENCE_DIR
 from cryoprotect.models import registry
+from cryoprotect.models.predict import predict_frame
 from cryoprotect.screening.chunks import ChunkScreener
 from cryoprotect.screening.library import read_library
 from cryoprotect.screening.run import screen
@@ -122,3 +124,40 @@ def test_a_local_dask_cluster_gives_the_same_ranking(library, screener):
         result = screen(read_library(library, 9), screener, GOALS, WEIGHTS, runner=runner)
     pd.testing.assert_frame_equal(result.candidates, here)
     assert result.read == 64 and result.invalid["line"].tolist() == [11, 12]
+
+
+def test_screen_predicts_what_predict_frame_predicts(library, screener):
+    candidates = screen(read_library(library, 9), screener, GOALS, WEIGHTS).candidates
+    for name, model in screener.models.items():
+        frame = pd.DataFrame({"smiles": candidates["smiles"], "concentration_mM": 22.0})
+        alone = predict_frame(model, frame)
+        for column in ("prediction", "lower", "upper"):
+            np.testing.assert_allclose(candidates[f"{name}_{column}"], alone[column], rtol=1e-12)
+        assert (candidates[f"{name}_in_domain"] == (alone["in_domain"] == "true")).all()
+
+
+def test_repeated_lines_are_screened_once_and_unusable_repeats_listed(tmp_path, screener):
+    molecules = pd.read_csv(REFERENCE_DIR / "molecules.csv", dtype=str, keep_default_na=False)
+    smiles = molecules["canonical_smiles"].head(20).tolist()
+    lines = [*smiles, "C1CC(xx", *smiles, *smiles[:5], "C1CC(xx"]  # 47 lines, 21 distinct
+    path = tmp_path / "repeats.smi"
+    path.write_text("\n".join(lines) + "\n")
+    sent: list[int] = []
+
+    def counting(screener, chunks):
+        for chunk in chunks:
+            sent.append(len(chunk))
+            yield screener(chunk)
+
+    progress: list[int] = []
+    result = screen(
+        read_library(path, 8), screener, GOALS, WEIGHTS, runner=counting, progress=progress.append
+    )
+    assert sent == [8, 8, 5]  # the 21 distinct lines, regrouped to the chunk size
+    assert result.read == sum(progress) == 47
+    assert result.invalid["line"].tolist() == [21, 47]
+    assert result.invalid["reason"].nunique() == 1
+    assert len(result.candidates) == 20 and result.repeats == 47 - 20 - 2
+    assert result.candidates["line"].max() <= 20
+    once = screen(read_library(path, 8), screener, GOALS, WEIGHTS).candidates
+    pd.testing.assert_frame_equal(once, result.candidates)

@@ -10,7 +10,7 @@ from ``get_params()``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,74 +121,123 @@ class MoleculeFeaturizer(TransformerMixin, BaseEstimator):
 
     def featurize(self, smiles: Sequence[str]) -> Features:
         """Compute features for ``smiles``; invalid ones become masked rows with a reason."""
-        self.fit()
-        smiles = [str(s) for s in np.asarray(smiles, dtype=object).ravel()]
-        rows = parallelized(
-            functools.partial(_featurize_batch, self.settings()),
-            smiles,
-            n_jobs=self.n_jobs,
-            batch_size=self.batch_size,
-            progress=self.progress,
-        )
-        names = list(self.get_feature_names_out())
-        values = np.ma.masked_all((len(smiles), len(names)), dtype=np.float64)
-        errors: list[str | None] = []
-        for i, (row, error) in enumerate(rows):
-            errors.append(error)
-            if error is None:
-                values[i] = row
-        return Features(values, errors, names)
+        return featurize_together(
+            [self], smiles, n_jobs=self.n_jobs, batch_size=self.batch_size, progress=self.progress
+        )[0]
 
     def transform(self, X) -> np.ma.MaskedArray:
         """Return the feature matrix of the SMILES in ``X`` (masked rows for invalid ones)."""
         return self.featurize(X).values
 
 
-def _parts(settings: dict) -> list:
-    parts = []
-    if DESCRIPTOR_SETS[settings["descriptors"]]:
+def featurize_together(
+    featurizers: Sequence[MoleculeFeaturizer],
+    smiles: Sequence[str],
+    n_jobs: int = 1,
+    batch_size: int = 250,
+    progress: bool = False,
+) -> list[Features]:
+    """Featurize ``smiles`` for each of ``featurizers``, one :class:`Features` per featurizer.
+
+    Each structure is parsed once, and a part several featurizers ask for (for example the
+    same descriptor set) is computed once; the values are those of each featurizer alone.
+    """
+    for featurizer in featurizers:
+        featurizer.fit()
+    smiles = [str(s) for s in np.asarray(smiles, dtype=object).ravel()]
+    rows = parallelized(
+        functools.partial(_featurize_batch, [f.settings() for f in featurizers]),
+        smiles,
+        n_jobs=n_jobs,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    out = []
+    for k, featurizer in enumerate(featurizers):
+        names = list(featurizer.get_feature_names_out())
+        values = np.ma.masked_all((len(smiles), len(names)), dtype=np.float64)
+        errors: list[str | None] = []
+        for i, per_featurizer in enumerate(rows):
+            row, error = per_featurizer[k]
+            errors.append(error)
+            if error is None:
+                values[i] = row
+        out.append(Features(values, errors, names))
+    return out
+
+
+def _parts(settings: dict) -> list[tuple[tuple, Callable[[], TransformerMixin]]]:
+    """Return the transformers ``settings`` asks for, each with a key naming what it computes."""
+    parts: list[tuple[tuple, Callable[[], TransformerMixin]]] = []
+    descriptors = DESCRIPTOR_SETS[settings["descriptors"]]
+    if descriptors:
         parts.append(
-            MolecularDescriptorTransformer(
-                desc_list=list(DESCRIPTOR_SETS[settings["descriptors"]]),
-                safe_inference_mode=True,
-                dtype=np.float64,
+            (
+                ("descriptors", descriptors),
+                lambda: MolecularDescriptorTransformer(
+                    desc_list=list(descriptors), safe_inference_mode=True, dtype=np.float64
+                ),
             )
         )
     if settings["morgan_size"]:
+        morgan = (settings["morgan_size"], settings["morgan_radius"], settings["morgan_chirality"])
         parts.append(
-            MorganFingerprintTransformer(
-                fpSize=settings["morgan_size"],
-                radius=settings["morgan_radius"],
-                useChirality=settings["morgan_chirality"],
-                useCounts=True,
-                safe_inference_mode=True,
+            (
+                ("morgan", *morgan),
+                lambda: MorganFingerprintTransformer(
+                    fpSize=morgan[0],
+                    radius=morgan[1],
+                    useChirality=morgan[2],
+                    useCounts=True,
+                    safe_inference_mode=True,
+                ),
             )
         )
     if settings["maccs"]:
-        parts.append(MACCSKeysFingerprintTransformer(safe_inference_mode=True, dtype=np.float64))
+        parts.append(
+            (
+                ("maccs",),
+                lambda: MACCSKeysFingerprintTransformer(safe_inference_mode=True, dtype=np.float64),
+            )
+        )
     return parts
 
 
 def _featurize_batch(
-    settings: dict, smiles: Sequence[str]
-) -> list[tuple[np.ndarray | None, str | None]]:
-    """Featurize one batch in this process: one ``(row, error)`` pair per SMILES."""
-    results: list[tuple[np.ndarray | None, str | None]] = [(None, "empty SMILES")] * len(smiles)
+    settings_list: Sequence[dict], smiles: Sequence[str]
+) -> list[list[tuple[np.ndarray | None, str | None]]]:
+    """Featurize one batch in this process: per SMILES, one ``(row, error)`` per settings."""
+    results = [[(None, "empty SMILES")] * len(settings_list) for _ in smiles]
     present = [i for i, s in enumerate(smiles) if s.strip()]
     if not present:
         return results
     mols = SmilesToMolTransformer(safe_inference_mode=True).transform(
         np.array([smiles[i] for i in present], dtype=object).reshape(-1, 1)
     )
-    blocks = [np.ma.asarray(part.transform(mols), dtype=np.float64) for part in _parts(settings)]
-    matrix = np.ma.hstack(blocks) if blocks else np.ma.zeros((len(present), 0))
-    for row_index, (i, mol) in enumerate(zip(present, mols.ravel(), strict=True)):
-        if hasattr(mol, "error"):
-            results[i] = (None, str(mol.error))
-        elif np.ma.getmaskarray(matrix[row_index]).any():
-            results[i] = (None, "features could not be computed")
-        else:
-            row = np.asarray(matrix[row_index].filled(np.nan), dtype=np.float64)
-            row[~np.isfinite(row)] = np.nan
-            results[i] = (row, None)
+    computed: dict[tuple, np.ma.MaskedArray] = {}
+    for k, settings in enumerate(settings_list):
+        blocks = []
+        for key, make in _parts(settings):
+            if key not in computed:
+                computed[key] = np.ma.asarray(make().transform(mols), dtype=np.float64)
+            blocks.append(computed[key])
+        matrix = np.ma.hstack(blocks) if blocks else np.ma.zeros((len(present), 0))
+        for row_index, (i, mol) in enumerate(zip(present, mols.ravel(), strict=True)):
+            results[i][k] = _row(mol, matrix[row_index])
     return results
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""scikit-learn's trees work in float32: a larger value (RDKit's ``Ipc`` of a big peptide, say)
+would become infinite there, so it is treated as missing, like a value that is not finite."""
+
+
+def _row(mol, values: np.ma.MaskedArray) -> tuple[np.ndarray | None, str | None]:
+    """Return one molecule's ``(row, error)``: NaN where a value is not finite in float32."""
+    if hasattr(mol, "error"):
+        return None, str(mol.error)
+    if np.ma.getmaskarray(values).any():
+        return None, "features could not be computed"
+    row = np.asarray(values.filled(np.nan), dtype=np.float64)
+    row[~(np.abs(row) <= FLOAT32_MAX)] = np.nan
+    return row, None

@@ -21,7 +21,7 @@ class InvalidStructureError(ValueError):
     """A structure that cannot be used.
 
     ``kind`` names the reason for counting (``empty``, ``unparseable``, ``multiple_fragments``,
-    ``no_inchikey``); the message gives the detail.
+    ``no_heavy_atoms``, ``no_inchikey``); the message gives the detail.
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -45,7 +45,8 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
 
     Results are cached per input (repeated measurements of one compound are standardised
     once). Standardisation is RDKit's ``rdMolStandardize.Cleanup`` (sanitise, normalise functional
-    groups such as nitro, reionise); stereochemistry and isotopes are kept. With
+    groups such as nitro, reionise); stereochemistry and isotopes are kept. A step that would
+    leave a structure RDKit cannot read back (mesoionic rings) is not applied. With
     ``strip_counterions`` the fragments without carbon (inorganic counterions such as Na+ or
     Cl-, and water) are removed and the parent is neutralised where it can be, which suits
     properties measured in solution; organic fragments are never dropped, so an organic
@@ -67,20 +68,27 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
     ------
     InvalidStructureError
         If the SMILES is empty or cannot be parsed, still has more than one fragment (a salt,
-        hydrate or mixture, which belongs in a mixture instead), or has no InChIKey.
+        hydrate or mixture, which belongs in a mixture instead), has only hydrogen atoms, or
+        has no InChIKey.
     """
     text = (smiles or "").strip()
     if not text:
         raise InvalidStructureError("empty", "empty SMILES")
-    mol = rdMolStandardize.Cleanup(parse_smiles(text))
+    parsed = parse_smiles(text)
+    mol = _if_valid(rdMolStandardize.Cleanup(parsed), parsed)
     if strip_counterions:
-        mol = rdMolStandardize.Uncharger().uncharge(_without_inorganic_fragments(mol))
+        parent = _without_inorganic_fragments(mol)
+        mol = _if_valid(rdMolStandardize.Uncharger().uncharge(parent), parent)
     fragments = Chem.GetMolFrags(mol)
     if len(fragments) != 1:
         raise InvalidStructureError(
             "multiple_fragments",
             f"SMILES {text!r} has {len(fragments)} fragments (salt, hydrate or mixture); "
             "record a mixture of its components instead",
+        )
+    if not mol.GetNumHeavyAtoms():
+        raise InvalidStructureError(
+            "no_heavy_atoms", f"SMILES {text!r} has no atom but hydrogen; no descriptor fits it"
         )
     inchikey = Chem.MolToInchiKey(mol)
     if not inchikey:
@@ -91,6 +99,15 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
         formula=rdMolDescriptors.CalcMolFormula(mol),
         molecular_weight=round(Descriptors.MolWt(mol), 4),
     )
+
+
+def _if_valid(standardised: Chem.Mol, before: Chem.Mol) -> Chem.Mol:
+    """Return ``standardised`` if its SMILES can be read back, else ``before``.
+
+    Normalising or neutralising a mesoionic ring (a sydnone, say) can leave a structure that
+    cannot be kekulized, whose SMILES RDKit cannot parse; such a step is not applied.
+    """
+    return standardised if Chem.MolFromSmiles(Chem.MolToSmiles(standardised)) else before
 
 
 def _without_inorganic_fragments(mol: Chem.Mol) -> Chem.Mol:

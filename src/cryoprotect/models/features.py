@@ -26,7 +26,7 @@ def feature_matrix(
     their settings may add ``slots`` and ``pooled`` (see :class:`MixtureFeaturizer`).
     """
     mixture_options = {k: settings[k] for k in MIXTURE_OPTIONS if k in settings}
-    molecule = MoleculeFeaturizer(**{k: v for k, v in settings.items() if k not in MIXTURE_OPTIONS})
+    molecule = molecule_featurizer(settings)
     if spec.subject == "mixture":
         featurizer = MixtureFeaturizer(molecule, **mixture_options)
         return featurizer.featurize(list(frame["components"]), cache)
@@ -35,7 +35,17 @@ def feature_matrix(
     features = featurize_cached(molecule, smiles, keys, cache)
     if not spec.uses_concentration:
         return features
-    concentration = pd.to_numeric(frame["concentration_mM"], errors="coerce").to_numpy(float)
+    return with_concentration(features, frame["concentration_mM"])
+
+
+def molecule_featurizer(settings: dict) -> MoleculeFeaturizer:
+    """Return the molecule featurizer of a target's featurizer ``settings``."""
+    return MoleculeFeaturizer(**{k: v for k, v in settings.items() if k not in MIXTURE_OPTIONS})
+
+
+def with_concentration(features: Features, concentration: pd.Series) -> Features:
+    """Add ``log10`` of ``concentration`` (mM) as the last feature; a row without one is masked."""
+    concentration = pd.to_numeric(concentration, errors="coerce").to_numpy(float)
     usable = np.isfinite(concentration) & (concentration > 0)
     column = np.ma.masked_array(np.log10(np.where(usable, concentration, 1.0)), mask=~usable)
     errors = [

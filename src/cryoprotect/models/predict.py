@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cryoprotect.chem.featurizers import Features
 from cryoprotect.chem.mixtures import Component, common_basis
 from cryoprotect.chem.structures import InvalidStructureError, standardize
 from cryoprotect.models.conformal import ConformalIntervals
@@ -224,27 +225,55 @@ def _predict_chunk(model, reference, frame, resolve, confidence, problems) -> pd
     prepared, errors, parents = _prepared(model, frame, resolve)
     errors = [p or e for p, e in zip(problems, errors, strict=True)]
     ok = np.array([e is None for e in errors], dtype=bool)
-    prediction = np.full(len(frame), np.nan)
+    out = frame.copy()
+    columns = ("prediction", "lower", "upper")
+    values = {column: np.full(len(frame), np.nan) for column in columns}
+    inside = np.zeros(len(frame), dtype=bool)
     if ok.any():
         features = feature_matrix(target(model.target), model.featurizer, prepared.loc[ok])
+        done = predict_featurized(model, reference, prepared.loc[ok], features, confidence)
         rows = np.flatnonzero(ok)
-        for row, error in zip(rows, features.errors, strict=True):
-            errors[row] = error
-        valid = features.valid
-        if valid.any():
-            X = features.values[valid].filled(np.nan)
-            prediction[rows[valid]] = model.estimator.predict(X)
-    lower, upper = ConformalIntervals(model.residuals).interval(prediction, confidence)
-    done = np.array([e is None for e in errors], dtype=bool)
-    domain = np.zeros(len(frame), dtype=bool)
-    if done.any():
-        domain[done] = _in_domain(model, reference, prepared.loc[done])
-    domain[parents] = False
-    out = frame.copy()
-    out["prediction"] = np.where(done, prediction, np.nan)
-    out["lower"] = np.where(done, lower, np.nan)
-    out["upper"] = np.where(done, upper, np.nan)
-    out["in_domain"] = np.where(done & domain, "true", "false")
+        for column in columns:
+            values[column][rows] = done[column].to_numpy()
+        inside[rows] = done["in_domain"].to_numpy()
+        for row, error in zip(rows, done["error"], strict=True):
+            errors[row] = error or None
+    for column in columns:
+        out[column] = values[column]
+    out["in_domain"] = np.where(inside & ~parents, "true", "false")
     out["model_version"] = model.version
     out["error"] = [e or "" for e in errors]
     return out
+
+
+def predict_featurized(
+    model: TrainedModel,
+    domain: TanimotoDomain,
+    prepared: pd.DataFrame,
+    features: Features,
+    confidence: float = 0.9,
+) -> pd.DataFrame:
+    """Predict standardised inputs from their features (:func:`feature_matrix`).
+
+    ``prepared`` holds the model's inputs (``smiles`` or ``components``, and
+    ``concentration_mM`` where the target uses it), one row per feature row. Returns
+    ``prediction``, ``lower``, ``upper``, ``in_domain`` (bool) and ``error`` (``""`` where
+    the row was predicted) in the order of ``prepared``.
+    """
+    valid = features.valid
+    prediction = np.full(len(prepared), np.nan)
+    if valid.any():
+        prediction[valid] = model.estimator.predict(features.values[valid].filled(np.nan))
+    lower, upper = ConformalIntervals(model.residuals).interval(prediction, confidence)
+    inside = np.zeros(len(prepared), dtype=bool)
+    if valid.any():
+        inside[valid] = _in_domain(model, domain, prepared.loc[valid])
+    return pd.DataFrame(
+        {
+            "prediction": prediction,
+            "lower": np.where(valid, lower, np.nan),
+            "upper": np.where(valid, upper, np.nan),
+            "in_domain": inside,
+            "error": [e or "" for e in features.errors],
+        }
+    )

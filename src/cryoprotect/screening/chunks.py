@@ -1,5 +1,8 @@
 """Screening one chunk of a library: standardise each molecule, predict every target.
 
+Each molecule is parsed and featurized once for all targets: a feature set two models share
+(such as the same RDKit descriptors) is computed once.
+
 The work on a chunk depends on nothing but the chunk and the models, so chunks can run in any
 order, in this process or on other machines; repeats across chunks are dropped afterwards
 (:mod:`cryoprotect.screening.run`).
@@ -11,8 +14,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from cryoprotect.chem.featurizers import featurize_together
 from cryoprotect.models.domain import TanimotoDomain
-from cryoprotect.models.predict import model_domain, predict_frame
+from cryoprotect.models.features import molecule_featurizer, with_concentration
+from cryoprotect.models.predict import model_domain, predict_featurized
 from cryoprotect.models.registry import TrainedModel
 from cryoprotect.models.targets import TARGETS
 from cryoprotect.screening.prepare import Deduplicator
@@ -49,14 +54,20 @@ class ChunkScreener:
         """
         prepared = Deduplicator().prepare(chunk)
         candidates = prepared.molecules
-        for name, model in self.models.items():
-            frame = pd.DataFrame({"smiles": candidates["smiles"]})
+        molecules = pd.DataFrame({"smiles": candidates["smiles"]})
+        featurizers = [molecule_featurizer(model.featurizer) for model in self.models.values()]
+        shared = featurize_together(featurizers, molecules["smiles"])
+        for (name, model), features in zip(self.models.items(), shared, strict=True):
+            inputs = molecules
             if TARGETS[name].uses_concentration:
-                frame["concentration_mM"] = self.concentration_mM
-            out = predict_frame(model, frame, confidence=self.confidence, domain=self.domains[name])
+                inputs = molecules.assign(concentration_mM=self.concentration_mM)
+                features = with_concentration(features, inputs["concentration_mM"])
+            out = predict_featurized(
+                model, self.domains[name], inputs, features, confidence=self.confidence
+            )
             candidates[f"{name}_prediction"] = out["prediction"].to_numpy()
             candidates[f"{name}_lower"] = out["lower"].to_numpy()
             candidates[f"{name}_upper"] = out["upper"].to_numpy()
-            candidates[f"{name}_in_domain"] = (out["in_domain"] == "true").to_numpy()
+            candidates[f"{name}_in_domain"] = out["in_domain"].to_numpy()
             candidates[f"{name}_error"] = out["error"].to_numpy()
         return ChunkResult(candidates, prepared.invalid, len(chunk))

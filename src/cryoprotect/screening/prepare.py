@@ -2,13 +2,17 @@
 
 A salt or hydrate is screened as its parent compound. A structure RDKit cannot read, or that
 standardisation rejects, is set aside with its line and the reason; a molecule whose InChIKey
-was seen earlier in the library (in any chunk) is counted and dropped.
+was seen earlier in the library (in any chunk) is counted and dropped. A line whose text was
+seen earlier is dropped before any work (:class:`RepeatFilter`).
 """
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from cryoprotect.chem.structures import InvalidStructureError, standardize
@@ -55,3 +59,59 @@ class Deduplicator:
             pd.DataFrame(invalid, columns=["line", "input_smiles", "reason"]),
             repeats,
         )
+
+
+class RepeatFilter:
+    """Drops lines whose SMILES text appeared earlier in the library, before any work on them.
+
+    A library built by enumeration or merged from several sources often holds the same line
+    many times; only its first appearance is standardised and predicted. The filter remembers
+    each distinct text (about 150 bytes each) and, per dropped line, the line it repeats, so
+    the repeats of an unusable line are listed with it.
+    """
+
+    def __init__(self) -> None:
+        self.first: dict[str, int] = {}
+        self.repeat_lines = array("q")
+        self.first_lines = array("q")
+
+    def new_lines(
+        self, chunks: Iterable[pd.DataFrame], dropped: Callable[[int], None] | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Yield the lines of ``chunks`` whose text is new, regrouped to the input chunk size.
+
+        ``dropped`` is called with the number of repeats found in each input chunk.
+        """
+        pending: list[pd.DataFrame] = []
+        waiting = size = 0
+        for chunk in chunks:
+            size = max(size, len(chunk))
+            keep = np.zeros(len(chunk), dtype=bool)
+            for i, (line, text) in enumerate(zip(chunk["line"], chunk["smiles"], strict=True)):
+                first = self.first.setdefault(text, line)
+                keep[i] = first == line
+                if not keep[i]:
+                    self.repeat_lines.append(line)
+                    self.first_lines.append(first)
+            if dropped is not None and not keep.all():
+                dropped(int((~keep).sum()))
+            pending.append(chunk[keep])
+            waiting += int(keep.sum())
+            while waiting >= size:
+                merged = pd.concat(pending, ignore_index=True)
+                yield merged.iloc[:size].reset_index(drop=True)
+                pending = [merged.iloc[size:]]
+                waiting = len(pending[0])
+        if waiting:
+            yield pd.concat(pending, ignore_index=True)
+
+    def repeats_of(self, unusable: pd.DataFrame) -> pd.DataFrame:
+        """Return the dropped repeats of ``unusable`` lines, each with the first one's reason."""
+        pairs = pd.DataFrame(
+            {
+                "line": np.frombuffer(self.repeat_lines, dtype=np.int64),
+                "first": np.frombuffer(self.first_lines, dtype=np.int64),
+            }
+        )
+        found = pairs.merge(unusable.rename(columns={"line": "first"}), on="first", how="inner")
+        return found[["line", "input_smiles", "reason"]]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cryoprotect.screening.chunks import ChunkResult, ChunkScreener
+from cryoprotect.screening.prepare import RepeatFilter
 from cryoprotect.screening.ranking import oriented, pareto_front, weighted_score
 
 ChunkRunner = Callable[[ChunkScreener, Iterable[pd.DataFrame]], Iterator[ChunkResult]]
@@ -84,13 +85,24 @@ def screen(
 ) -> ScreenResult:
     """Screen every chunk with ``runner`` and rank the candidates.
 
+    Lines repeating an earlier line's text are dropped before they reach ``runner``; a
+    molecule written differently but with the same InChIKey is dropped after prediction.
+
     ``progress`` is called with the number of molecules of each finished chunk.
     """
     started = time.perf_counter()
     found: list[pd.DataFrame] = []
     invalid: list[pd.DataFrame] = []
+    repeated = RepeatFilter()
     read = 0
-    for result in runner(screener, chunks):
+
+    def dropped(count: int) -> None:
+        nonlocal read
+        read += count
+        if progress is not None:
+            progress(count)
+
+    for result in runner(screener, repeated.new_lines(chunks, dropped)):
         found.append(result.candidates)
         invalid.append(result.invalid)
         read += result.read
@@ -102,9 +114,9 @@ def screen(
         if len(everything)
         else everything
     )
-    unusable = (
-        pd.concat(invalid, ignore_index=True).sort_values("line") if invalid else pd.DataFrame()
-    )
+    unusable = pd.concat(invalid, ignore_index=True) if invalid else pd.DataFrame()
+    if len(unusable):
+        unusable = pd.concat([unusable, repeated.repeats_of(unusable)]).sort_values("line")
     ranked = rank(first, goals, weights, domain_first) if len(first) else first
     return ScreenResult(
         candidates=ranked,

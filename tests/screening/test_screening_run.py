@@ -134,6 +134,7 @@ def test_screen_predicts_what_predict_frame_predicts(library, screener):
         for column in ("prediction", "lower", "upper"):
             np.testing.assert_allclose(candidates[f"{name}_{column}"], alone[column], rtol=1e-12)
         assert (candidates[f"{name}_in_domain"] == (alone["in_domain"] == "true")).all()
+        assert (candidates[f"{name}_error"] == alone["error"]).all()
 
 
 def test_repeated_lines_are_screened_once_and_unusable_repeats_listed(tmp_path, screener):
@@ -159,5 +160,14 @@ def test_repeated_lines_are_screened_once_and_unusable_repeats_listed(tmp_path, 
     assert result.invalid["reason"].nunique() == 1
     assert len(result.candidates) == 20 and result.repeats == 47 - 20 - 2
     assert result.candidates["line"].max() <= 20
-    once = screen(read_library(path, 8), screener, GOALS, WEIGHTS).candidates
-    pd.testing.assert_frame_equal(once, result.candidates)
+    distinct = tmp_path / "distinct.smi"
+    distinct.write_text("\n".join([*smiles, "C1CC(xx"]) + "\n")
+    alone = screen(read_library(distinct, 8), screener, GOALS, WEIGHTS).candidates
+    pd.testing.assert_frame_equal(alone, result.candidates)
+
+
+def test_a_library_with_only_a_header_gives_an_empty_screen(tmp_path, screener):
+    path = tmp_path / "empty.csv"
+    path.write_text("smiles,name\n")
+    result = screen(read_library(path, 5), screener, GOALS, WEIGHTS)
+    assert (result.read, len(result.candidates), len(result.invalid)) == (0, 0, 0)

@@ -1,7 +1,7 @@
 """Screening one chunk of a library: standardise each molecule, predict every target.
 
-Each molecule is parsed and featurized once for all targets: a feature set two models share
-(such as the same RDKit descriptors) is computed once.
+Each molecule is featurized once for all targets: a feature set two models share (such as the
+same RDKit descriptors) is computed once.
 
 The work on a chunk depends on nothing but the chunk and the models, so chunks can run in any
 order, in this process or on other machines; repeats across chunks are dropped afterwards

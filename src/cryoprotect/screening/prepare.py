@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cryoprotect.chem.structures import InvalidStructureError, standardize
+from cryoprotect.chem.structures import standardize
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Deduplicator:
                 continue
             try:
                 structure = standardize(text, strip_counterions=True)
-            except InvalidStructureError as error:
+            except ValueError as error:  # InvalidStructureError, or RDKit's sanitize errors
                 invalid.append((line, text, str(error)))
                 continue
             if structure.inchikey in self.seen:
@@ -64,6 +64,9 @@ class Deduplicator:
 class RepeatFilter:
     """Drops lines whose SMILES text appeared earlier in the library, before any work on them.
 
+    The name on a line does not count: a line with a known SMILES and another name is a repeat
+    (as it would be by InChIKey later).
+
     A library built by enumeration or merged from several sources often holds the same line
     many times; only its first appearance is standardised and predicted. The filter remembers
     each distinct text (about 150 bytes each) and, per dropped line, the line it repeats, so
@@ -78,13 +81,15 @@ class RepeatFilter:
     def new_lines(
         self, chunks: Iterable[pd.DataFrame], dropped: Callable[[int], None] | None = None
     ) -> Iterator[pd.DataFrame]:
-        """Yield the lines of ``chunks`` whose text is new, regrouped to the input chunk size.
+        """Yield the lines of ``chunks`` whose SMILES text is new, regrouped to the chunk size.
 
         ``dropped`` is called with the number of repeats found in each input chunk.
         """
         pending: list[pd.DataFrame] = []
         waiting = size = 0
         for chunk in chunks:
+            if chunk.empty:
+                continue
             size = max(size, len(chunk))
             keep = np.zeros(len(chunk), dtype=bool)
             for i, (line, text) in enumerate(zip(chunk["line"], chunk["smiles"], strict=True)):

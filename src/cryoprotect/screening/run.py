@@ -1,7 +1,9 @@
 """A whole screen: chunks through :class:`ChunkScreener`, repeats dropped, candidates ranked.
 
 Memory stays bounded by the chunk size for the work itself; what grows with the library is the
-table of candidates (about 200 bytes per molecule) that the ranking needs at the end.
+table of candidates (about 200 bytes per molecule) that the ranking needs at the end, and the
+distinct SMILES texts remembered to drop repeated lines (about 150 bytes each, plus 16 bytes
+per repeated line).
 """
 
 from __future__ import annotations
@@ -85,10 +87,11 @@ def screen(
 ) -> ScreenResult:
     """Screen every chunk with ``runner`` and rank the candidates.
 
-    Lines repeating an earlier line's text are dropped before they reach ``runner``; a
+    Lines repeating an earlier line's SMILES text are dropped before they reach ``runner``; a
     molecule written differently but with the same InChIKey is dropped after prediction.
 
-    ``progress`` is called with the number of molecules of each finished chunk.
+    ``progress`` is called with the number of lines of each finished chunk, and with the
+    number of repeated lines dropped from each chunk read (they need no work).
     """
     started = time.perf_counter()
     found: list[pd.DataFrame] = []

@@ -102,12 +102,16 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
 
 
 def _if_valid(standardised: Chem.Mol, before: Chem.Mol) -> Chem.Mol:
-    """Return ``standardised`` if its SMILES can be read back, else ``before``.
+    """Return ``standardised`` if RDKit can kekulize it, else ``before``.
 
     Normalising or neutralising a mesoionic ring (a sydnone, say) can leave a structure that
-    cannot be kekulized, whose SMILES RDKit cannot parse; such a step is not applied.
+    cannot be kekulized, whose SMILES RDKit cannot read back; such a step is not applied.
     """
-    return standardised if Chem.MolFromSmiles(Chem.MolToSmiles(standardised)) else before
+    try:
+        Chem.Kekulize(Chem.Mol(standardised))
+    except Chem.KekulizeException:
+        return before
+    return standardised
 
 
 def _without_inorganic_fragments(mol: Chem.Mol) -> Chem.Mol:

@@ -11,7 +11,8 @@ from rdkit.Chem import rdFingerprintGenerator
 _GENERATOR = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
 
-def _fingerprint(smiles: str):
+def fingerprint(smiles: str):
+    """Return the Morgan fingerprint (radius 2, 2048 bits) of ``smiles``; None if unusable."""
     mol = Chem.MolFromSmiles(smiles)
     return None if mol is None or mol.GetNumAtoms() == 0 else _GENERATOR.GetFingerprint(mol)
 
@@ -25,13 +26,13 @@ class TanimotoDomain:
     def __init__(self, reference: Sequence[str], threshold: float = 0.3) -> None:
         self.reference = sorted(set(reference))
         self.threshold = threshold
-        self._fps = [fp for fp in map(_fingerprint, self.reference) if fp is not None]
+        self._fps = [fp for fp in map(fingerprint, self.reference) if fp is not None]
 
     def similarity(self, smiles: Sequence[str]) -> np.ndarray:
         """Return each molecule's highest similarity to the reference (NaN if unparseable/empty)."""
         out = np.full(len(smiles), np.nan)
         for i, text in enumerate(smiles):
-            fp = _fingerprint(text)
+            fp = fingerprint(text)
             if fp is not None and self._fps:
                 out[i] = max(DataStructs.BulkTanimotoSimilarity(fp, self._fps))
         return out

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from cryoprotect.chem.featurizers import featurize_together
+from cryoprotect.chem.featurizers import MoleculeFeaturizer, featurize_together
 from cryoprotect.models.domain import TanimotoDomain
 from cryoprotect.models.features import molecule_featurizer, with_concentration
 from cryoprotect.models.predict import model_domain, predict_featurized
@@ -40,12 +40,14 @@ class ChunkScreener:
     concentration_mM: float
     confidence: float = 0.9
     domains: dict[str, TanimotoDomain] = field(init=False, repr=False)
+    featurizers: list[MoleculeFeaturizer] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in self.models:
             if TARGETS[name].subject != "molecule":
                 raise ValueError(f"{name} is predicted for mixtures; screening takes molecules")
         self.domains = {name: model_domain(model) for name, model in self.models.items()}
+        self.featurizers = [molecule_featurizer(m.featurizer) for m in self.models.values()]
 
     def __call__(self, chunk: pd.DataFrame) -> ChunkResult:
         """Return the chunk's candidates (with predictions) and its unusable lines.
@@ -55,8 +57,7 @@ class ChunkScreener:
         prepared = Deduplicator().prepare(chunk)
         candidates = prepared.molecules
         molecules = pd.DataFrame({"smiles": candidates["smiles"]})
-        featurizers = [molecule_featurizer(model.featurizer) for model in self.models.values()]
-        shared = featurize_together(featurizers, molecules["smiles"])
+        shared = featurize_together(self.featurizers, molecules["smiles"])
         for (name, model), features in zip(self.models.items(), shared, strict=True):
             inputs = molecules
             if TARGETS[name].uses_concentration:

@@ -14,21 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from rdkit import Chem, DataStructs
-from rdkit.Chem import rdFingerprintGenerator
+from rdkit import DataStructs
 
-from cryoprotect.models.domain import TanimotoDomain
+from cryoprotect.models.domain import TanimotoDomain, fingerprint
 from cryoprotect.models.predict import model_domain, predict_frame
 from cryoprotect.models.registry import TrainedModel
 from cryoprotect.models.targets import TARGETS
-
-_GENERATOR = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
-"""The fingerprints of the applicability domain, so distances mean the same in both."""
-
-
-def _fingerprint(smiles: str):
-    mol = Chem.MolFromSmiles(smiles)
-    return None if mol is None else _GENERATOR.GetFingerprint(mol)
 
 
 def _z(values: np.ndarray) -> np.ndarray:
@@ -53,7 +44,7 @@ def diverse_top(smiles: list[str], scores: np.ndarray, n: int, min_distance: flo
     for index in np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable"):
         if len(chosen) == n or not np.isfinite(scores[index]):
             break
-        current = _fingerprint(smiles[index])
+        current = fingerprint(smiles[index])  # the domain's, so distances mean the same
         if current is None:
             continue
         if prints and max(DataStructs.BulkTanimotoSimilarity(current, prints)) > 1 - min_distance:

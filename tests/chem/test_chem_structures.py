@@ -78,7 +78,8 @@ def test_stereochemistry_is_kept_when_stripping_counterions():
         (None, "empty"),
         ("C1CC", "unparseable"),  # unclosed ring
         ("C(C", "unparseable"),  # unclosed branch
-        ("not a smiles", "unparseable"),
+        ("not a smiles", "malformed"),
+        ("notasmiles", "unparseable"),
         ("C[C](C)(C)(C)C", "unparseable"),  # pentavalent carbon
         ("[H][H]", "no_heavy_atoms"),  # hydrogen: RDKit's SPS divides by the heavy atoms
     ],
@@ -163,11 +164,14 @@ def test_is_organic(smiles, organic):
     assert is_organic(smiles) is organic
 
 
-@pytest.mark.parametrize("smiles", ["C1CC", "not a smiles"])
-def test_is_organic_raises_on_bad_smiles(smiles):
+@pytest.mark.parametrize(
+    ("smiles", "kind"),
+    [("C1CC", "unparseable"), ("notasmiles", "unparseable"), ("not a smiles", "malformed")],
+)
+def test_is_organic_raises_on_bad_smiles(smiles, kind):
     with pytest.raises(InvalidStructureError) as caught:
         is_organic(smiles)
-    assert caught.value.kind == "unparseable"
+    assert caught.value.kind == kind
 
 
 @pytest.mark.parametrize("strip", [False, True])
@@ -179,3 +183,29 @@ def test_a_mesoionic_ring_keeps_a_structure_rdkit_can_read(smiles, strip):
     structure = standardize(smiles, strip_counterions=strip)
     assert Chem.MolFromSmiles(structure.canonical_smiles) is not None
     assert structure.inchikey == Chem.MolToInchiKey(Chem.MolFromSmiles(smiles))
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("C CO", "whitespace at character 2"),
+        ("OCC(O)CO junk text", "whitespace at character 9"),
+        ("CC\tO", "whitespace at character 3"),
+        ("CCO\u0000", "'\\x00' at character 4"),
+        ("CCO\U0001f600", "'\\U0001f600' at character 4"),
+        ("CC\ud800O", "'\\ud800' at character 3"),
+        ("CCO\u200b", "'\\u200b' at character 4"),
+    ],
+)
+def test_text_that_is_not_one_smiles_is_refused_not_read_as_its_first_part(text, said):
+    with pytest.raises(InvalidStructureError, match="SMILES") as raised:
+        standardize(text)
+    assert raised.value.kind == "malformed"
+    assert said in str(raised.value)
+
+
+def test_an_overlong_text_is_refused_before_rdkit_reads_it():
+    with pytest.raises(InvalidStructureError, match="longer than") as raised:
+        standardize("C" * 100_000)
+    assert raised.value.kind == "malformed"
+    assert len(str(raised.value)) < 200

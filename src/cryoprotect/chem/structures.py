@@ -20,8 +20,8 @@ RDLogger.DisableLog("rdApp.*")
 class InvalidStructureError(ValueError):
     """A structure that cannot be used.
 
-    ``kind`` names the reason for counting (``empty``, ``unparseable``, ``multiple_fragments``,
-    ``no_heavy_atoms``, ``no_inchikey``); the message gives the detail.
+    ``kind`` names the reason for counting (``empty``, ``malformed``, ``unparseable``,
+    ``multiple_fragments``, ``no_heavy_atoms``, ``no_inchikey``); the message gives the detail.
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -71,9 +71,7 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
         hydrate or mixture, which belongs in a mixture instead), has only hydrogen atoms, or
         has no InChIKey.
     """
-    text = (smiles or "").strip()
-    if not text:
-        raise InvalidStructureError("empty", "empty SMILES")
+    text = check_smiles_text(smiles)
     parsed = parse_smiles(text)
     mol = _if_valid(rdMolStandardize.Cleanup(parsed), parsed)
     if strip_counterions:
@@ -83,16 +81,17 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
     if len(fragments) != 1:
         raise InvalidStructureError(
             "multiple_fragments",
-            f"SMILES {text!r} has {len(fragments)} fragments (salt, hydrate or mixture); "
+            f"SMILES {excerpt(text)} has {len(fragments)} fragments (salt, hydrate or mixture); "
             "record a mixture of its components instead",
         )
     if not mol.GetNumHeavyAtoms():
         raise InvalidStructureError(
-            "no_heavy_atoms", f"SMILES {text!r} has no atom but hydrogen; no descriptor fits it"
+            "no_heavy_atoms",
+            f"SMILES {excerpt(text)} has no atom but hydrogen; no descriptor fits it",
         )
     inchikey = Chem.MolToInchiKey(mol)
     if not inchikey:
-        raise InvalidStructureError("no_inchikey", f"no InChIKey for SMILES {text!r}")
+        raise InvalidStructureError("no_inchikey", f"no InChIKey for SMILES {excerpt(text)}")
     return Structure(
         canonical_smiles=Chem.MolToSmiles(mol),
         inchikey=inchikey,
@@ -137,15 +136,70 @@ def is_organic(smiles: str) -> bool:
     return any(atom.GetAtomicNum() == 6 for atom in parse_smiles(smiles).GetAtoms())
 
 
-def parse_smiles(smiles: str) -> Chem.Mol:
-    """Return RDKit's molecule of ``smiles``, as written (not standardised).
+MAX_SMILES_LENGTH = 4000
+"""Longest SMILES text accepted (characters); a longer text is refused before RDKit reads it."""
+EXCERPT_LENGTH = 60
+"""Characters of a refused text quoted in its error message."""
+
+
+def excerpt(text: str) -> str:
+    """Return ``text`` quoted for an error message, shortened to :data:`EXCERPT_LENGTH`."""
+    shown = text if len(text) <= EXCERPT_LENGTH else f"{text[:EXCERPT_LENGTH]}..."
+    return ascii(shown)
+
+
+def check_smiles_text(smiles: str) -> str:
+    """Return ``smiles`` without surrounding whitespace if it can only be one SMILES.
+
+    RDKit reads text after a space as the molecule's name and stops at some other characters,
+    so ``"C CO"`` would be methane and ``"OCC(O)CO junk"`` glycerol. A SMILES is printable
+    ASCII without spaces: anything else is refused here, with the position and the character.
 
     Raises
     ------
     InvalidStructureError
-        If RDKit cannot parse ``smiles``.
+        ``empty`` for an empty text; ``malformed`` for a text longer than
+        :data:`MAX_SMILES_LENGTH`, with whitespace inside, or with a character that is not
+        printable ASCII (control characters, other scripts, emoji, lone surrogates).
     """
-    mol = Chem.MolFromSmiles(smiles)
+    text = smiles.strip() if isinstance(smiles, str) else ""
+    if not text:
+        raise InvalidStructureError("empty", "empty SMILES")
+    if len(text) > MAX_SMILES_LENGTH:
+        raise InvalidStructureError(
+            "malformed",
+            f"SMILES of {len(text)} characters is longer than the {MAX_SMILES_LENGTH} accepted",
+        )
+    for position, character in enumerate(text, start=1):
+        if character.isspace():
+            raise InvalidStructureError(
+                "malformed",
+                f"SMILES {excerpt(text)} has whitespace at character {position}; "
+                "a SMILES has no spaces (text after one is not part of the structure)",
+            )
+        if not " " < character <= "~":
+            raise InvalidStructureError(
+                "malformed",
+                f"SMILES {excerpt(text)} has the character {ascii(character)} at character "
+                f"{position}; a SMILES is printable ASCII",
+            )
+    return text
+
+
+def parse_smiles(smiles: str) -> Chem.Mol:
+    """Return RDKit's molecule of ``smiles``, as written (not standardised).
+
+    This is the one way CryoProtect reads a structure a person or a file gave: the text is
+    checked by :func:`check_smiles_text` first, so trailing text, inner whitespace or control
+    characters are refused instead of read as a different molecule.
+
+    Raises
+    ------
+    InvalidStructureError
+        If the text is not a single SMILES (:func:`check_smiles_text`) or RDKit cannot parse it.
+    """
+    text = check_smiles_text(smiles)
+    mol = Chem.MolFromSmiles(text)
     if mol is None:
-        raise InvalidStructureError("unparseable", f"RDKit cannot parse SMILES {smiles!r}")
+        raise InvalidStructureError("unparseable", f"RDKit cannot parse SMILES {excerpt(text)}")
     return mol

@@ -21,17 +21,12 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from cryoprotect.resources import checkout_root, resource_dir
+
 
 def find_project_root() -> Path:
-    """Return the checkout this package runs from, or the working directory for a plain install.
-
-    The package lives at ``<root>/src/cryoprotect``; a checkout is recognised by the
-    ``pyproject.toml`` beside ``src``.
-    """
-    candidate = Path(__file__).resolve().parents[2]
-    if (candidate / "pyproject.toml").is_file() and (candidate / "src" / "cryoprotect").is_dir():
-        return candidate
-    return Path.cwd()
+    """Return the checkout this package runs from, or the working directory for a plain install."""
+    return checkout_root() or Path.cwd()
 
 
 PROJECT_ROOT = find_project_root()
@@ -244,8 +239,15 @@ class Settings(BaseSettings):
 
     @property
     def resolved_reference_dir(self) -> Path:
-        """The directory holding the curated reference tables."""
-        return self.reference_dir or self.root_dir / "data" / "reference"
+        """The directory holding the curated reference tables.
+
+        The setting, else the project's ``data/reference``; outside a project (an installed
+        package run elsewhere) the copy the package carries.
+        """
+        if self.reference_dir:
+            return self.reference_dir
+        project = self.root_dir / "data" / "reference"
+        return project if project.is_dir() else resource_dir("reference")
 
 
 @lru_cache(maxsize=1)

@@ -10,12 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from cryoprotect.resources import resource_dir
+
 
 def migrations_dir() -> Path:
-    """Return the ``migrations/`` folder of the checkout."""
-    from cryoprotect.config import PROJECT_ROOT
-
-    return PROJECT_ROOT / "migrations"
+    """Return the Alembic scripts: the checkout's ``migrations/``, else the installed copy."""
+    return resource_dir("migrations")
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -20,9 +20,8 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------
 # builder: the pinned dependencies and the package, in a virtual environment under /opt/venv.
-# Every pinned dependency ships a manylinux wheel for CPython 3.11 on x86_64 except
-# antlr4-python3-runtime (a pure-Python sdist that builds with setuptools), so no compiler is
-# needed here; add build-essential to this stage if a future pin needs one.
+# Every locked package of the service set ships a manylinux wheel for CPython 3.11, so no
+# compiler is needed here; add build-essential to this stage if a future pin needs one.
 FROM ${PYTHON_IMAGE} AS builder
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -36,11 +35,11 @@ RUN python -m venv /opt/venv
 
 WORKDIR /app
 
-# The dependencies first (their own layer, reused while pyproject.toml is unchanged): the exact
-# pins of [project].dependencies, without the test/dev extras.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install --requirement /tmp/requirements.txt \
+# The dependencies first (their own layer, reused while the lock is unchanged): the locked
+# service set, every package at its locked version and hash (requirements/service.txt, exported
+# from uv.lock; no workbench, test or development tools).
+COPY requirements/service.txt /tmp/requirements.txt
+RUN pip install --require-hashes --no-deps --requirement /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 # Then the package itself, installed in place from /app/src: the code and the project folder

@@ -105,6 +105,12 @@ def test_runtime_environment():
         assert setting in env, setting
 
 
+def test_builder_installs_the_locked_service_set():
+    builder = " ".join(a for k, a in _instructions() if k in {"COPY", "RUN"})
+    assert "requirements/service.txt" in builder
+    assert "--require-hashes" in builder and "--no-deps" in builder
+
+
 def test_runtime_copies_the_project_folder():
     sources = {a.split()[0] for k, a in _final_stage() if k == "COPY" and not a.startswith("--")}
     for needed in ("src/", "migrations/", "models/", "data/reference/"):
@@ -145,6 +151,7 @@ def test_dockerignore_is_an_allow_list():
     allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
     assert allowed == {
         "pyproject.toml",
+        "requirements/service.txt",
         "README.md",
         "params.yaml",
         "src",

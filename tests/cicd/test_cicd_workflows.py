@@ -200,8 +200,7 @@ def test_test_job_has_a_health_checked_postgres_service():
     url = job["env"]["CRYOPROTECT_TEST_POSTGRES_URL"]
     assert url.startswith("postgresql+psycopg://postgres@postgres:5432/"), url
     install = next(s["run"] for s in job["steps"] if "apt-get install" in s.get("run", ""))
-    for package in ("chromium", "prometheus", "prometheus-alertmanager", "shellcheck", "nginx"):
-        assert re.search(rf"\b{re.escape(package)}\b", install), package
+    assert "postgresql-client-15" in install  # the quick start installs the test tools
     scripts = " ".join(step.get("run", "") for step in job["steps"])
     assert "python3 scripts/quickstart.py test" in scripts
     uploads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]

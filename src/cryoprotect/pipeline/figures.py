@@ -1,7 +1,8 @@
 """Figures of model quality, shared by the pipeline notebooks, the report and the dashboards.
 
 Each function returns a matplotlib :class:`~matplotlib.figure.Figure` built without pyplot,
-so it renders inline in notebooks and saves the same way in scripts, whatever the backend.
+so it saves the same way in scripts whatever the backend; notebooks show it inline after
+``%matplotlib inline`` (without it IPython shows only the figure's text).
 """
 
 from __future__ import annotations

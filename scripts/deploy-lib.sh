@@ -11,7 +11,8 @@
 #   state/<colour>.release  the release folder each colour runs
 #   state/backup          the backup taken before the latest deployment
 #   run/<colour>.pid      log/<colour>.log
-# A release is a project folder with its own .venv (cryoprotect installed) and models/.
+# A release is a project folder with models/ and its own .venv (cryoprotect installed); a
+# release without .venv gets one from requirements/service.txt (the lock) before it starts.
 
 set -euo pipefail
 
@@ -114,13 +115,25 @@ switch_to() {  # switch_to COLOUR: point nginx at COLOUR and reload it gracefull
   say "traffic now goes to $colour"
 }
 
+install_release() {  # install_release RELEASE: its .venv from the locked service set, if missing
+  local release="$1" pip
+  [[ -x "$release/.venv/bin/cryoprotect" ]] && return 0
+  [[ -f "$release/requirements/service.txt" ]] \
+    || die "$release has neither .venv/bin/cryoprotect nor requirements/service.txt"
+  say "installing $release/.venv from requirements/service.txt (the locked service set)"
+  python3 -m venv "$release/.venv"
+  pip=("$release/.venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps)
+  "${pip[@]}" --require-hashes --requirement "$release/requirements/service.txt"
+  "${pip[@]}" --editable "$release"
+}
+
 deploy() {  # deploy COLOUR RELEASE
   local colour="$1" release="${2:-}" backup
   [[ -n "$release" ]] || die "usage: deploy-$colour.sh RELEASE_FOLDER"
   release="$(cd "$release" && pwd)"
-  [[ -x "$release/.venv/bin/cryoprotect" ]] || die "$release has no .venv/bin/cryoprotect"
   load_config
   [[ "$(live_colour)" != "$colour" ]] || die "$colour is live; deploy to $(other_of "$colour")"
+  install_release "$release"
   say "backing up the database before deploying $release to $colour"
   backup="$(cli "$release" backup create --format json)"
   python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$backup" \

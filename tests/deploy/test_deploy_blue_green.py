@@ -215,6 +215,16 @@ def test_deploying_to_the_live_colour_is_refused(deployment):
     assert "blue is live; deploy to green" in again.stderr
 
 
+def test_a_release_without_environment_or_lock_is_refused(deployment, tmp_path):
+    bare = tmp_path / "releases" / "bare"
+    bare.mkdir(parents=True)
+    refused = deployment.run("deploy-blue.sh", str(bare))
+    assert refused.returncode == 1
+    assert "has neither .venv/bin/cryoprotect nor requirements/service.txt" in refused.stderr
+    assert not (bare / ".venv").exists()
+    assert not (deployment.root / "state" / "live").exists()
+
+
 def test_the_deployment_scripts_pass_shellcheck():
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is missing: apt-get install shellcheck"

@@ -310,6 +310,23 @@ class Experiment(Base):
     mixture: Mapped[Mixture | None] = relationship()
 
 
+SAME_MEASUREMENT: tuple[str, ...] = (
+    "property",
+    "molecule_id",
+    "mixture_id",
+    "value",
+    "unit",
+    "concentration",
+    "concentration_unit",
+    "source",
+    "reference",
+    "citation",
+    "owner_id",
+)
+"""Experiment columns that make two rows one measurement entered twice (without their own
+``record_id``s the importer refuses the second; the health check warns of them)."""
+
+
 class ModelVersion(Base):
     """A trained model of one property, as registered by the model registry."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from sqlalchemy import Engine
 from cryoprotect.files import write_text_atomically
 from cryoprotect.health.checks import CRITICAL
 from cryoprotect.health.diagnostics import diagnostics
-from cryoprotect.health.expectations import CheckResult, run_molecule_suite, run_table_suites
+from cryoprotect.health.expectations import DATA_DOCS, SAMPLE_ROWS, CheckResult, run_checkpoints
 from cryoprotect.health.schema import schema_results
 
 HISTORY = "history.jsonl"
@@ -30,6 +31,8 @@ class HealthReport:
     seconds: float
     results: list[CheckResult]
     diagnostics: dict = field(default_factory=dict)
+    data_docs: str | None = None
+    """The index page of the run's Great Expectations Data Docs, if they were built."""
 
     @property
     def problems(self) -> list[CheckResult]:
@@ -69,21 +72,61 @@ class HealthReport:
             "backend": self.backend,
             "checks": [r.to_dict() for r in self.results],
             "diagnostics": self.diagnostics,
+            "data_docs": self.data_docs,
         }
 
 
-def run_health(engine: Engine) -> HealthReport:
-    """Run every check (schema, integrity, invalid data) and the diagnostics on ``engine``."""
+def integrity_results(verdict: str | None) -> list[CheckResult]:
+    """Return SQLite's ``PRAGMA integrity_check`` ``verdict`` as a critical check.
+
+    Its findings (a NULL in a NOT NULL column, a broken CHECK, a damaged page or index) fail
+    the check, naming the tables and columns they mention. Nothing on other databases.
+    """
+    if verdict is None:
+        return []
+    findings = [] if verdict == "ok" else verdict.split("; ")
+    places = [re.search(r"\bin (\w+)(?:\.(\w+))?", f) for f in findings]
+    tables = sorted({p.group(1) for p in places if p})
+    columns = sorted({p.group(2) for p in places if p and p.group(2)})
+    return [
+        CheckResult(
+            suite="integrity",
+            name="SQLite integrity_check",
+            table=",".join(tables) or "*",
+            column=",".join(columns) or None,
+            severity=CRITICAL,
+            description="SQLite's own PRAGMA integrity_check: pages, indexes, NOT NULL and CHECK "
+            "constraints of the stored rows",
+            status="fail" if findings else "pass",
+            unexpected_count=len(findings) if findings else None,
+            rows=[{"finding": f} for f in findings[:SAMPLE_ROWS]],
+            message=findings[0] if findings else "",
+        )
+    ]
+
+
+def run_health(engine: Engine, folder: Path | None = None) -> HealthReport:
+    """Run every check (schema, integrity, invalid data) and the diagnostics on ``engine``.
+
+    The checks run as the checkpoints of the Great Expectations project
+    (:mod:`cryoprotect.health.expectations`); with ``folder``, their validation results and
+    Data Docs site are kept there (``validations/``, ``data_docs/``).
+    """
     start = time.perf_counter()
-    url = engine.url.render_as_string(hide_password=False)
-    results = schema_results(engine) + run_table_suites(url) + run_molecule_suite(engine)
+    found = diagnostics(engine)
+    results = (
+        schema_results(engine)
+        + run_checkpoints(engine, folder)
+        + integrity_results(found["integrity_check"])
+    )
     return HealthReport(
         database=engine.url.render_as_string(hide_password=True),
         backend=engine.dialect.name,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         seconds=time.perf_counter() - start,
         results=results,
-        diagnostics=diagnostics(engine),
+        diagnostics=found,
+        data_docs=str(folder / DATA_DOCS / "index.html") if folder is not None else None,
     )
 
 

@@ -14,6 +14,7 @@ from cryoprotect.cli.main import app
 from cryoprotect.db.engine import make_engine
 from cryoprotect.db.migrations import upgrade
 from cryoprotect.db.schema import Base
+from cryoprotect.health import expectations
 from cryoprotect.health.checks import sql_checks
 from cryoprotect.health.project import (
     DATABASE_CHECKPOINT,
@@ -74,15 +75,22 @@ def test_a_schema_change_shows_as_stale_until_regenerated(tmp_path):
     assert checked.exit_code == 0 and "matches the schema" in checked.output
 
 
-def test_a_health_run_only_reads_the_project(tmp_path):
+def test_a_health_run_only_reads_the_project_and_keeps_the_newest_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(expectations, "KEEP_RUNS", 1)
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     upgrade(engine)
     before = _digests(project_dir())
-    report = run_health(engine, tmp_path / "health")
-    assert report.passed
+    for _ in range(2):
+        report = run_health(engine, tmp_path / "health")
+        assert report.passed
     assert _digests(project_dir()) == before
     results = list((tmp_path / "health" / "validations").rglob("*.json"))
     assert len(results) == len(Base.metadata.sorted_tables) + 1  # and the RDKit suite
+    assert {p.parent.parent.name for p in results} == {"cryoprotect health"}
+    pages = list((tmp_path / "health" / "data_docs" / "validations").rglob("*.html"))
+    assert {p.parent.name for p in pages} == {p.parent.name for p in results}
+    index = (tmp_path / "health" / "data_docs" / "index.html").read_text()
+    assert index.count("cryoprotect health") >= len(results)
 
 
 def test_ge_users_run_the_checkpoint_and_build_data_docs_as_usual(tmp_path, monkeypatch):

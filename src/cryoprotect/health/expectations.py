@@ -6,15 +6,17 @@ not parse, stored InChIKeys that disagree with the SMILES) on a dataframe comput
 expectation names its check, table and column in its ``meta``, so the results map back to the
 report without the code that generated the suites. An expectation that raises (bad SQL, a
 missing table) is an ``error``, never a pass. Validation results and Data Docs go to the folder
-given, or to a temporary one that is discarded.
+given (keeping the newest :data:`KEEP_RUNS` runs), or to a temporary one that is discarded.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -35,6 +37,9 @@ SAMPLE_ROWS = 20
 DATA_DOCS = "data_docs"
 VALIDATIONS = "validations"
 """Folders of a report folder that hold the Data Docs site and GX's validation results."""
+RUN_NAME = "cryoprotect health"
+KEEP_RUNS = 30
+"""Runs whose validation results and pages a report folder keeps (the newest)."""
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +132,7 @@ def _suite_results(validation) -> list[CheckResult]:
     return [_outcome(result, suite) for result in validation.results]
 
 
-def _run_checkpoint(context, name: str, batch_parameters: dict | None = None):
+def _run_checkpoint(context, name: str, run_id, batch_parameters: dict | None = None):
     """Run checkpoint ``name``; if it cannot run as a whole, its validations one by one.
 
     A validation that cannot run (a missing table, say) makes each of its checks an error,
@@ -140,7 +145,7 @@ def _run_checkpoint(context, name: str, batch_parameters: dict | None = None):
 
     checkpoint = context.checkpoints.get(name)
     try:
-        outcome = checkpoint.run(batch_parameters=batch_parameters)
+        outcome = checkpoint.run(batch_parameters=batch_parameters, run_id=run_id)
     except Exception as error:  # any failure: find which validation it was
         log.warning("checkpoint %s failed as a whole (%s); running its validations", name, error)
     else:
@@ -157,6 +162,7 @@ def _run_checkpoint(context, name: str, batch_parameters: dict | None = None):
                 checkpoint_id=checkpoint.id,
                 batch_parameters=batch_parameters,
                 result_format=checkpoint.result_format,
+                run_id=run_id,
             )
         except Exception as error:  # a suite that cannot run: each of its checks an error
             suite = definition.suite
@@ -174,16 +180,22 @@ def run_checkpoints(engine: Engine, folder: Path | None = None) -> list[CheckRes
     ``folder/data_docs``; without one, the results go to a temporary folder and no site is
     built.
     """
+    from great_expectations.core.run_identifier import RunIdentifier
+
     from cryoprotect.health.data_docs import make_offline
 
     url = engine.url.render_as_string(hide_password=False)
     frame = molecule_frame(engine)
+    run_id = RunIdentifier(run_name=RUN_NAME, run_time=datetime.now(UTC))
     with tempfile.TemporaryDirectory(prefix="cryoprotect-health-") as scratch:
         out = Path(folder) if folder is not None else Path(scratch)
         context = open_project(project_dir(), url, out / VALIDATIONS, out / DATA_DOCS)
-        results, pages = _run_checkpoint(context, DATABASE_CHECKPOINT)
-        molecules, more = _run_checkpoint(context, MOLECULES_CHECKPOINT, {"dataframe": frame})
+        results, pages = _run_checkpoint(context, DATABASE_CHECKPOINT, run_id)
+        molecules, more = _run_checkpoint(
+            context, MOLECULES_CHECKPOINT, run_id, {"dataframe": frame}
+        )
         if folder is not None:
+            prune_runs(out, KEEP_RUNS)
             whole = pages is None or more is None
             context.build_data_docs(resource_identifiers=None if whole else pages + more)
             make_offline(out / DATA_DOCS)
@@ -192,6 +204,23 @@ def run_checkpoints(engine: Engine, folder: Path | None = None) -> list[CheckRes
         ids = [int(row["id"]) for row in result.rows if "id" in row]
         result.rows = _plain(by_id.loc[ids].to_dict("records"))
     return results + molecules
+
+
+def prune_runs(folder: Path, keep: int) -> list[str]:
+    """Delete the validation results and Data Docs pages of all but the newest ``keep`` runs.
+
+    Returns
+    -------
+    list of str
+        The run times removed.
+    """
+    runs = {p.name for p in (folder / VALIDATIONS).glob("*/*/*") if p.is_dir()}
+    old = sorted(runs)[:-keep] if keep else sorted(runs)
+    for base in (folder / VALIDATIONS, folder / DATA_DOCS / VALIDATIONS):
+        for run in list(base.glob("*/*/*")):
+            if run.name in old:
+                shutil.rmtree(run)
+    return old
 
 
 def molecule_frame(engine: Engine) -> pd.DataFrame:

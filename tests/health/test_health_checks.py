@@ -7,73 +7,26 @@ The seeded reference database must pass with no problem at all.
 
 from __future__ import annotations
 
-import csv
 import json
-from contextlib import contextmanager
 
 import pytest
+from health_support import scratch_database, unguarded
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from cryoprotect.cli.main import app
-from cryoprotect.db.engine import make_engine
-from cryoprotect.db.importer import import_experiments
-from cryoprotect.db.migrations import upgrade
 from cryoprotect.health import expectations
 from cryoprotect.health.checks import CRITICAL, Check
 from cryoprotect.health.project import write_project
 from cryoprotect.health.report import read_history, run_health
-from cryoprotect.records import EXPERIMENT_COLUMNS
-
-MADE_UP_ROWS = [
-    {"record_id": "t:1", "property": "tg", "value": "190", "unit": "K", "smiles": "OCC(O)CO"},
-    {"record_id": "t:2", "property": "tg", "value": "340", "unit": "K", "smiles": "OCC(O)C(O)CO"},
-    {
-        "record_id": "t:3",
-        "property": "iri",
-        "value": "45",
-        "unit": "%MGS",
-        "smiles": "NCC(=O)O",
-        "concentration": "22",
-        "concentration_unit": "mM",
-    },
-    {
-        "record_id": "t:4",
-        "property": "viability",
-        "value": "61",
-        "unit": "% recovery",
-        "components": "OCC(O)CO:10 %v/v;CS(C)=O:5 %v/v",
-    },
-]
 
 
 @pytest.fixture
 def scratch(database_url, tmp_path):
     """A migrated database holding the made-up rows."""
-    path = tmp_path / "rows.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(EXPERIMENT_COLUMNS))
-        writer.writeheader()
-        writer.writerows({"citation": "made-up test fixture", **row} for row in MADE_UP_ROWS)
-    engine = make_engine(database_url)
-    upgrade(engine)
-    import_experiments(engine, path, owner="ada")
+    engine = scratch_database(database_url, tmp_path)
     yield engine
     engine.dispose()
-
-
-@contextmanager
-def unguarded(engine):
-    """A transaction with foreign keys (and on SQLite, CHECK constraints) not enforced."""
-    with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.exec_driver_sql("PRAGMA ignore_check_constraints=ON")
-        else:
-            connection.exec_driver_sql("SET session_replication_role = replica")
-        connection.commit()  # the settings hold for the session
-        with connection.begin():
-            yield connection
 
 
 def _id(connection, record_id: str) -> int:

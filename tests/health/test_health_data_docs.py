@@ -7,16 +7,13 @@ refused, and reads the validation results there.
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
 import pytest
+from health_support import MADE_UP_ROWS, scratch_database
 from sqlalchemy import text
 
-from cryoprotect.db.engine import make_engine
-from cryoprotect.db.importer import import_experiments
-from cryoprotect.db.migrations import upgrade
 from cryoprotect.health.data_docs import (
     ASSETS,
     LOCAL_FILES,
@@ -26,7 +23,6 @@ from cryoprotect.health.data_docs import (
     offline_page,
 )
 from cryoprotect.health.report import run_health
-from cryoprotect.records import EXPERIMENT_COLUMNS
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -73,23 +69,7 @@ def test_a_page_is_pointed_at_the_local_copies(tmp_path):
 def data_docs(tmp_path_factory) -> Path:
     """The Data Docs of a health run on a SQLite database with a value out of range."""
     folder = tmp_path_factory.mktemp("health")
-    rows = folder / "rows.csv"
-    with rows.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(EXPERIMENT_COLUMNS))
-        writer.writeheader()
-        writer.writerow(
-            {
-                "record_id": "t:1",
-                "property": "tg",
-                "value": "190",
-                "unit": "K",
-                "smiles": "OCC(O)CO",
-                "citation": "made-up test fixture",
-            }
-        )
-    engine = make_engine(f"sqlite:///{folder / 'health.db'}")
-    upgrade(engine)
-    import_experiments(engine, rows, owner="ada")
+    engine = scratch_database(f"sqlite:///{folder / 'health.db'}", folder, MADE_UP_ROWS[:1])
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA ignore_check_constraints=ON")
         connection.execute(text("UPDATE experiments SET value = 5000"))

@@ -11,47 +11,22 @@ tests, not data.
 
 from __future__ import annotations
 
-import csv
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from health_support import MADE_UP_ROWS, scratch_database, unguarded, write_rows
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from conftest import BACKENDS, REPO_ROOT, _database_url
-from cryoprotect.db.engine import make_engine
 from cryoprotect.db.importer import ImportValidationError, import_experiments
-from cryoprotect.db.migrations import upgrade
 from cryoprotect.db.stats import database_stats
 from cryoprotect.health.report import run_health
-from cryoprotect.records import EXPERIMENT_COLUMNS
 
 IMPORTER, DATABASE, HEALTH = "importer", "database", "health"
-
-MADE_UP_ROWS = [
-    {"record_id": "t:1", "property": "tg", "value": "190", "unit": "K", "smiles": "OCC(O)CO"},
-    {"record_id": "t:2", "property": "tg", "value": "340", "unit": "K", "smiles": "OCC(O)C(O)CO"},
-    {
-        "record_id": "t:3",
-        "property": "iri",
-        "value": "45",
-        "unit": "%MGS",
-        "smiles": "NCC(=O)O",
-        "concentration": "22",
-        "concentration_unit": "mM",
-    },
-    {
-        "record_id": "t:4",
-        "property": "viability",
-        "value": "61",
-        "unit": "% recovery",
-        "components": "OCC(O)CO:10 %v/v;CS(C)=O:5 %v/v",
-    },
-    {"record_id": "t:5", "property": "tg", "value": "250", "unit": "K", "smiles": "CC(O)CO"},
-]
 
 
 @dataclass(frozen=True)
@@ -189,20 +164,6 @@ def _schema_edited(engine: Engine, table: str, old: str, new: str):
         edit(new, old)
 
 
-@contextmanager
-def unguarded(engine: Engine):
-    """A transaction with foreign keys (and on SQLite, CHECK constraints) not enforced."""
-    with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.exec_driver_sql("PRAGMA ignore_check_constraints=ON")
-        else:
-            connection.exec_driver_sql("SET session_replication_role = replica")
-        connection.commit()  # the settings hold for the session
-        with connection.begin():
-            yield connection
-
-
 def _record(connection: Connection, record_id: str) -> int:
     return _one(connection, f"SELECT id FROM experiments WHERE record_id = '{record_id}'")
 
@@ -331,20 +292,10 @@ def test_the_operations_page_prints_the_table():
 # --- the importer ---------------------------------------------------------------------------
 
 
-def _write(path: Path, rows: list[dict]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(EXPERIMENT_COLUMNS))
-        writer.writeheader()
-        writer.writerows({"citation": "made-up test fixture", **row} for row in rows)
-    return path
-
-
 @pytest.fixture
 def scratch(database_url, tmp_path) -> Engine:
     """A migrated database holding the made-up rows."""
-    engine = make_engine(database_url)
-    upgrade(engine)
-    import_experiments(engine, _write(tmp_path / "rows.csv", MADE_UP_ROWS), owner="ada")
+    engine = scratch_database(database_url, tmp_path)
     yield engine
     engine.dispose()
 
@@ -361,19 +312,19 @@ def _refused(engine: Engine, path: Path) -> list[tuple[int, str]]:
 def test_the_importer_refuses_a_file_fault(scratch, tmp_path, name):
     change, field = IMPORTED[name]
     good = {**MADE_UP_ROWS[0], "record_id": "new:1"}
-    path = _write(tmp_path / "lab.csv", [good, {**good, "record_id": "new:2", **change}])
+    path = write_rows(tmp_path / "lab.csv", [good, {**good, "record_id": "new:2", **change}])
     assert (3, field) in _refused(scratch, path)
 
 
 def test_the_importer_refuses_a_row_with_an_extra_field(scratch, tmp_path):
-    path = _write(tmp_path / "lab.csv", [{**MADE_UP_ROWS[0], "record_id": "new:1"}])
+    path = write_rows(tmp_path / "lab.csv", [{**MADE_UP_ROWS[0], "record_id": "new:1"}])
     path.write_text(path.read_text().rstrip("\n") + ",surplus\n")
     assert _refused(scratch, path) == [(2, "(beyond 'notes')")]
 
 
 def test_the_importer_refuses_a_measurement_repeated_without_record_id(scratch, tmp_path):
     row = {**MADE_UP_ROWS[1], "record_id": "", "value": "345"}
-    assert _refused(scratch, _write(tmp_path / "lab.csv", [row, row])) == [(3, "record_id")]
+    assert _refused(scratch, write_rows(tmp_path / "lab.csv", [row, row])) == [(3, "record_id")]
 
 
 # --- the database ---------------------------------------------------------------------------
@@ -391,7 +342,7 @@ def _database_refuses(engine: Engine, sql: str, **values) -> bool:
 
 
 @pytest.mark.parametrize("name", list(DIRECT))
-def test_the_database_refuses_a_direct_write(scratch, name):
+def test_the_database_refuses_a_directwrite_rows(scratch, name):
     assert _database_refuses(scratch, DIRECT[name])
 
 
@@ -407,7 +358,7 @@ def test_a_nul_character_is_refused_by_postgresql_and_by_the_importer(scratch, t
     refused = _database_refuses(scratch, sql, notes="a\x00b")
     assert refused == (scratch.dialect.name == "postgresql")
     change, field = IMPORTED["NUL character in a field"]
-    path = _write(tmp_path / "lab.csv", [{**MADE_UP_ROWS[0], "record_id": "new:1", **change}])
+    path = write_rows(tmp_path / "lab.csv", [{**MADE_UP_ROWS[0], "record_id": "new:1", **change}])
     assert _refused(scratch, path) == [(2, field)]
 
 
@@ -418,10 +369,7 @@ def test_a_nul_character_is_refused_by_postgresql_and_by_the_importer(scratch, t
 def broken(request, tmp_path_factory):
     """A database with every health fault written into it, and its health report."""
     for url in _database_url(request, tmp_path_factory):
-        engine = make_engine(url)
-        upgrade(engine)
-        rows_csv = _write(tmp_path_factory.mktemp("rows") / "rows.csv", MADE_UP_ROWS)
-        import_experiments(engine, rows_csv, owner="ada")
+        engine = scratch_database(url, tmp_path_factory.mktemp("rows"))
         rows = _inject_health_faults(engine)
         report = run_health(engine)
         yield engine.dialect.name, rows, {r.name: r for r in report.problems}, report

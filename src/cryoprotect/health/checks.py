@@ -86,12 +86,19 @@ def orphan_checks() -> list[Check]:
     return checks
 
 
-def _grouped(table: Table, condition: dict[str, str]) -> str:
-    """One query over several columns: each row once per column it breaks, named."""
+def _grouped(suite: str, name: str, table: Table, tests: dict[str, str], meaning: str) -> Check:
+    """Return one check over several columns of ``table``, each row once per column it breaks.
+
+    ``tests`` maps a column to the SQL condition a row breaking it meets; the rows found name
+    that column in :data:`BROKEN_COLUMN`.
+    """
     key = ", ".join(_key(table))
-    return " UNION ALL ".join(
+    query = " UNION ALL ".join(
         f"SELECT {key}, '{column}' AS {BROKEN_COLUMN} FROM {{batch}} WHERE {test}"
-        for column, test in condition.items()
+        for column, test in tests.items()
+    )
+    return Check(
+        suite, f"{table.name} {name}", table.name, ",".join(tests), CRITICAL, meaning, query
     )
 
 
@@ -100,18 +107,12 @@ def not_null_checks() -> list[Check]:
     checks = []
     for table in Base.metadata.sorted_tables:
         required = [c.name for c in table.columns if not c.nullable and not c.primary_key]
-        if required:
+        # SQLite answers "x IS NULL" for a NOT NULL column without reading it: coalesce
+        tests = {c: f"coalesce({c}, NULL) IS NULL" for c in required}
+        if tests:
+            meaning = f"a NULL in a NOT NULL column of {table.name}"
             checks.append(
-                Check(
-                    suite="integrity",
-                    name=f"{table.name} NOT NULL columns hold values",
-                    table=table.name,
-                    column=",".join(required),
-                    severity=CRITICAL,
-                    description=f"a NULL in a NOT NULL column of {table.name}",
-                    # SQLite answers "x IS NULL" for a NOT NULL column without reading it
-                    query=_grouped(table, {c: f"coalesce({c}, NULL) IS NULL" for c in required}),
-                )
+                _grouped("integrity", "NOT NULL columns hold values", table, tests, meaning)
             )
     return checks
 
@@ -120,24 +121,17 @@ def length_checks() -> list[Check]:
     """Return one check per table: no text longer than its column's declared length."""
     checks = []
     for table in Base.metadata.sorted_tables:
-        limited = {
-            c.name: c.type.length
+        tests = {
+            c.name: f"length({c.name}) > {c.type.length}"
             for c in table.columns
             if isinstance(c.type, String) and c.type.length
         }
-        if limited:
-            checks.append(
-                Check(
-                    suite="invalid",
-                    name=f"{table.name} texts fit their columns",
-                    table=table.name,
-                    column=",".join(limited),
-                    severity=CRITICAL,
-                    description=f"a text longer than its column of {table.name} declares "
-                    "(PostgreSQL refuses it, SQLite stores it)",
-                    query=_grouped(table, {c: f"length({c}) > {n}" for c, n in limited.items()}),
-                )
+        if tests:
+            meaning = (
+                f"a text longer than its column of {table.name} declares "
+                "(PostgreSQL refuses it, SQLite stores it)"
             )
+            checks.append(_grouped("invalid", "texts fit their columns", table, tests, meaning))
     return checks
 
 

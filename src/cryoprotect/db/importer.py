@@ -191,12 +191,16 @@ def import_frame(
     """Validate and add the experiments of ``frame`` for ``owner`` in the caller's transaction.
 
     New molecules and mixtures are ``owner``'s; known structures are reused when ``owner``
-    may see them (see :mod:`cryoprotect.db.identity`).
+    may see them (see :mod:`cryoprotect.db.identity`). A row without a ``record_id`` that
+    repeats a measurement (:data:`~cryoprotect.db.schema.SAME_MEASUREMENT`) of an earlier row
+    is a problem; one that repeats a measurement ``owner`` already has is a problem too, or
+    skipped with ``on_existing="skip"``.
 
     Raises
     ------
     ImportValidationError
-        If any row has a problem; then nothing has been added.
+        If any row has a problem; the caller's transaction must then be rolled back (rows
+        found repeated while writing leave the others pending in the session).
     """
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}, not {visibility!r}")

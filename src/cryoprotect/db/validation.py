@@ -115,12 +115,6 @@ def _read_rows(reader) -> pd.DataFrame:
 
 def check_header(columns: Iterable[str]) -> None:
     """Raise :class:`ImportValidationError` if ``columns`` are not an experiment table's."""
-    errors = _header_errors(columns)
-    if errors:
-        raise ImportValidationError(errors)
-
-
-def _header_errors(columns: Iterable[str]) -> list[RowError]:
     columns = list(columns)
     errors = [
         RowError(1, c, "unknown column (see the README for the format)")
@@ -132,11 +126,16 @@ def _header_errors(columns: Iterable[str]) -> list[RowError]:
     ]
     if "smiles" not in columns and "components" not in columns:
         errors.append(RowError(1, "smiles", "a 'smiles' or 'components' column is required"))
-    return errors
+    if errors:
+        raise ImportValidationError(errors)
 
 
 FIELD_COLUMNS: dict[str, tuple[Column, ...]] = {
-    "name": (Experiment.reported_name, Molecule.name, Mixture.name),
+    "name": (
+        Experiment.__table__.c.reported_name,
+        Molecule.__table__.c.name,
+        Mixture.__table__.c.name,
+    ),
     **{
         name: (Experiment.__table__.c[name],)
         for name in EXPERIMENT_COLUMNS

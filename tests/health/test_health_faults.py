@@ -273,7 +273,16 @@ FAULTS: list[Fault] = (
         for name, check in HEALTH_FAULTS.items()
         if name != "text longer than its column"
     ]
-    + [Fault("SQLite integrity_check finds the NULL", {"sqlite": HEALTH}, "SQLite integrity_check")]
+    + [
+        Fault(
+            "SQLite integrity_check finds the NULL", {"sqlite": HEALTH}, "SQLite integrity_check"
+        ),
+        Fault(
+            "SQLite foreign_key_check finds the orphan",
+            {"sqlite": HEALTH},
+            "SQLite foreign_key_check",
+        ),
+    ]
 )
 """The fault-injection table (docs/operations/health.md prints it)."""
 
@@ -405,3 +414,5 @@ def test_sqlites_own_integrity_check_changes_the_verdict(broken):
     assert (integrity.status, integrity.table, integrity.column) == ("fail", "molecules", "formula")
     assert re.search(r"NULL value in molecules\.formula", integrity.message)
     assert report.diagnostics["integrity_check"] != "ok"
+    orphans = problems["SQLite foreign_key_check"]
+    assert (orphans.status, orphans.table) == ("fail", "experiments,mixture_components")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,8 +14,9 @@ from sqlalchemy import Engine
 from cryoprotect.files import write_text_atomically
 from cryoprotect.health.checks import CRITICAL
 from cryoprotect.health.diagnostics import diagnostics
-from cryoprotect.health.expectations import DATA_DOCS, SAMPLE_ROWS, CheckResult, run_checkpoints
+from cryoprotect.health.expectations import DATA_DOCS, CheckResult, run_checkpoints
 from cryoprotect.health.schema import schema_results
+from cryoprotect.health.sqlite import sqlite_results
 
 HISTORY = "history.jsonl"
 
@@ -76,35 +76,6 @@ class HealthReport:
         }
 
 
-def integrity_results(verdict: str | None) -> list[CheckResult]:
-    """Return SQLite's ``PRAGMA integrity_check`` ``verdict`` as a critical check.
-
-    Its findings (a NULL in a NOT NULL column, a broken CHECK, a damaged page or index) fail
-    the check, naming the tables and columns they mention. Nothing on other databases.
-    """
-    if verdict is None:
-        return []
-    findings = [] if verdict == "ok" else verdict.split("; ")
-    places = [re.search(r"\bin (\w+)(?:\.(\w+))?", f) for f in findings]
-    tables = sorted({p.group(1) for p in places if p})
-    columns = sorted({p.group(2) for p in places if p and p.group(2)})
-    return [
-        CheckResult(
-            suite="integrity",
-            name="SQLite integrity_check",
-            table=",".join(tables) or "*",
-            column=",".join(columns) or None,
-            severity=CRITICAL,
-            description="SQLite's own PRAGMA integrity_check: pages, indexes, NOT NULL and CHECK "
-            "constraints of the stored rows",
-            status="fail" if findings else "pass",
-            unexpected_count=len(findings) if findings else None,
-            rows=[{"finding": f} for f in findings[:SAMPLE_ROWS]],
-            message=findings[0] if findings else "",
-        )
-    ]
-
-
 def run_health(engine: Engine, folder: Path | None = None) -> HealthReport:
     """Run every check (schema, integrity, invalid data) and the diagnostics on ``engine``.
 
@@ -117,7 +88,7 @@ def run_health(engine: Engine, folder: Path | None = None) -> HealthReport:
     results = (
         schema_results(engine)
         + run_checkpoints(engine, folder)
-        + integrity_results(found["integrity_check"])
+        + sqlite_results(engine, found["integrity_check"])
     )
     return HealthReport(
         database=engine.url.render_as_string(hide_password=True),
@@ -217,7 +188,13 @@ def render_html(report: HealthReport, history: list[dict]) -> str:
         f"{summary['passed']} of {summary['checks']} checks passed, {summary['failed']} failed, "
         f"{summary['errors']} could not run; SQLite integrity check: "
         f"{html.escape(str(diag.get('integrity_check')))}.</p>"
-        "<h2>Checks</h2><table><tr><th>status</th><th>suite</th><th>check</th><th>table</th>"
+        + (
+            "<p>Every expectation and its result: <a href='data_docs/index.html'>Great "
+            "Expectations Data Docs</a> of this run.</p>"
+            if report.data_docs
+            else ""
+        )
+        + "<h2>Checks</h2><table><tr><th>status</th><th>suite</th><th>check</th><th>table</th>"
         "<th>column</th><th>severity</th><th>rows</th><th>detail</th></tr>"
         f"{checks}</table>"
         "<h2>Foreign keys without an index</h2>"

@@ -38,7 +38,8 @@ MOLECULES_ASSET = "molecules"
 RESULTS_DIR = "uncommitted/validations/"
 DOCS_DIR = "uncommitted/data_docs/local_site/"
 GENERATED_FOLDERS = ("expectations", "validation_definitions", "checkpoints")
-NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/cryoprotect/gx")
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "cryoprotect.health.project")
+"""Ids of the generated project derive from names within this namespace."""
 
 
 def project_dir() -> Path:

@@ -147,6 +147,17 @@ def test_cli_writes_reports_keeps_history_and_fails_on_critical(scratch, tmp_pat
     assert len(list(out.glob("health-*.json"))) >= 1
 
 
+def test_cli_without_a_gx_project_says_how_to_make_one(scratch, tmp_path, monkeypatch):
+    monkeypatch.setattr(expectations, "project_dir", lambda: tmp_path / "nowhere")
+    url = scratch.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(
+        app, ["--database-url", url, "health", "--output-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert f"no Great Expectations project at {tmp_path / 'nowhere'}" in result.output
+    assert "cryoprotect health suites" in result.output
+
+
 def test_an_inchikey_stored_twice_is_named(scratch):
     if scratch.dialect.name == "sqlite":
         pytest.skip("SQLite cannot drop a UNIQUE constraint in place; PostgreSQL shows the check")

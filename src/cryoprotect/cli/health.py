@@ -48,6 +48,8 @@ def health(
         report = run_health(engine(ctx), folder)
     except SQLAlchemyError as error:
         fail(f"cannot check the database: {error.__class__.__name__}: {error}")
+    except FileNotFoundError as error:
+        fail(f"{error}: write it with 'cryoprotect health suites'")
     paths = write_report(report, folder)
     if verdict:
         write_json(verdict, report.verdict())

@@ -313,10 +313,18 @@ def open_project(folder: Path, database_url: str, results_dir: Path, docs_dir: P
     """Open the GX project in ``folder`` on ``database_url``; the project is only read.
 
     Its validation results go to ``results_dir`` and its Data Docs site to ``docs_dir``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``folder`` holds no GX project.
     """
     import great_expectations as gx
 
-    config = yaml.safe_load((folder / "great_expectations.yml").read_text(encoding="utf-8"))
+    path = folder / "great_expectations.yml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no Great Expectations project at {folder}")
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
     stores = config["stores"]["validation_results_store"]["store_backend"]
     stores["base_directory"] = str(results_dir.resolve())
     site = config["data_docs_sites"]["local_site"]["store_backend"]

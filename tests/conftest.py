@@ -118,7 +118,7 @@ def reference_snapshot(reference_database, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_project(reference_database, reference_snapshot, tmp_path_factory) -> Path:
-    """A project with features, models, SHAP values and a health report (read-only for tests).
+    """A project with features, models, SHAP values, a health report and Data Docs (read-only).
 
     The pipeline's steps run on the reference snapshot with the fast made-up parameters of
     ``pipeline_workspace`` (few trees, three folds): real models of the curated data, untuned.
@@ -138,7 +138,8 @@ def trained_project(reference_database, reference_snapshot, tmp_path_factory) ->
         train_target(layout, name, params)
         explain_target(layout, name, params.explain.rows)
     engine = make_engine(reference_database)
-    write_report(run_health(engine), layout.reports / "health")
+    folder = layout.reports / "health"
+    write_report(run_health(engine, folder), folder)
     engine.dispose()
     return root
 

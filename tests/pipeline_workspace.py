@@ -44,8 +44,8 @@ targets:
 def make_workspace(root: Path, snapshot: Path | None = None) -> Path:
     """Create a project at ``root``: dvc.yaml, notebooks, fast params and optionally a snapshot.
 
-    The package source is copied too, since stages depend on it (the code that runs is the
-    installed package).
+    The package source and the GX project are copied too, since stages depend on them (the
+    code that runs is the installed package).
     """
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "dvc.yaml", root / "dvc.yaml")
@@ -53,6 +53,7 @@ def make_workspace(root: Path, snapshot: Path | None = None) -> Path:
         REPO_ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns("*.md")
     )
     shutil.copytree(REPO_ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO_ROOT / "gx", root / "gx", ignore=shutil.ignore_patterns("uncommitted"))
     (root / "params.yaml").write_text(FAST_PARAMS)
     if snapshot is not None:
         shutil.copytree(snapshot, root / "data" / "snapshot")

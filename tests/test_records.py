@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cryoprotect.records import ComponentEntry, format_components, parse_components
-from cryoprotect.vocabulary import AMOUNT_UNITS
+from cryoprotect.vocabulary import AMOUNT_MAXIMA, AMOUNT_UNITS
 
 
 def test_parse_design_levels_example():
@@ -46,7 +46,14 @@ def test_names_with_spaces_and_the_two_word_unit():
 
 @pytest.mark.parametrize("unit", AMOUNT_UNITS)
 def test_every_amount_unit_is_accepted(unit):
-    assert parse_components(f"glycerol:1.5 {unit}") == [ComponentEntry("glycerol", 1.5, unit)]
+    assert parse_components(f"glycerol:0.5 {unit}") == [ComponentEntry("glycerol", 0.5, unit)]
+
+
+@pytest.mark.parametrize(("unit", "most"), AMOUNT_MAXIMA.items())
+def test_an_amount_above_the_whole_is_refused(unit, most):
+    assert parse_components(f"glycerol:{most:g} {unit}")[0].amount == most
+    with pytest.raises(ValueError, match="more than the whole"):
+        parse_components(f"glycerol:{most * 1.5:g} {unit}")
 
 
 def test_scientific_notation_amount():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cryoprotect.vocabulary import AMOUNT_UNITS
+from cryoprotect.vocabulary import AMOUNT_MAXIMA, AMOUNT_UNITS
 
 EXPERIMENT_COLUMNS: tuple[str, ...] = (
     "record_id",
@@ -79,7 +79,8 @@ def parse_components(text: str) -> list[ComponentEntry]:
     ------
     ValueError
         If an entry lacks the ``:``, its amount is not a number, its unit is not one of
-        :data:`cryoprotect.vocabulary.AMOUNT_UNITS`, or the text holds no entry.
+        :data:`cryoprotect.vocabulary.AMOUNT_UNITS`, its amount exceeds the unit's maximum
+        (:data:`cryoprotect.vocabulary.AMOUNT_MAXIMA`), or the text holds no entry.
     """
     entries = []
     for raw in (text or "").split(COMPONENT_SEPARATOR):
@@ -102,6 +103,11 @@ def parse_components(text: str) -> list[ComponentEntry]:
         if unit not in AMOUNT_UNITS:
             raise ValueError(
                 f"component {part!r}: unit {unit!r} is not one of {', '.join(AMOUNT_UNITS)}"
+            )
+        if amount > AMOUNT_MAXIMA.get(unit, math.inf):
+            raise ValueError(
+                f"component {part!r}: {amount:g} {unit} is more than the whole "
+                f"({AMOUNT_MAXIMA[unit]:g} {unit})"
             )
         entries.append(ComponentEntry(identifier.strip(), amount, unit))
     if not entries:

@@ -62,6 +62,10 @@ AMOUNT_UNITS: tuple[str, ...] = ("mM", "M", "molal", "%w/v", "%v/v", "mole fract
 """Units of a mixture component's amount or of an experiment's concentration.
 ``level`` is a coded level of a designed experiment, whose concentration is in the source."""
 
+AMOUNT_MAXIMA: dict[str, float] = {"mole fraction": 1.0, "%v/v": 100.0, "%w/v": 100.0}
+"""The largest amount (or concentration) a unit allows: these units are shares of the whole.
+The importer, the database's CHECK constraints and the health checks all read them here."""
+
 VISIBILITIES: tuple[str, ...] = ("private", "public")
 VERIFICATION_STATUSES: tuple[str, ...] = (
     "planned",

@@ -31,6 +31,8 @@ def test_a_port_in_use_stops_with_a_reason(trained_project):
 
 
 def test_voila_serves_one_notebook_on_the_address_asked_without_tracebacks(tmp_path):
-    command = voila_command(tmp_path / "d.ipynb", "0.0.0.0", 9000)
+    command = voila_command(tmp_path / "d.ipynb", "0.0.0.0", 9000, tmp_path)
     assert command[1:4] == ["-m", "voila", str(tmp_path / "d.ipynb")]
     assert {"--Voila.ip=0.0.0.0", "--port=9000", "--show_tracebacks=False"} <= set(command)
+    assert f"--Voila.root_dir={tmp_path}" in command
+    assert "--VoilaConfiguration.file_allowlist=['reports/health/data_docs/.*']" in command

@@ -84,6 +84,22 @@ def test_import_json_output(migrated_url, tmp_path):
     ]
 
 
+def test_import_of_a_header_only_file_or_a_bad_option_writes_nothing(migrated_url, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("property,value,unit,smiles,citation\n")
+    result = run(
+        migrated_url, "import", "experiments", str(path), "--owner", "ada", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["experiments_added"] == 0
+    path.write_text("property,value,unit,smiles,citation\ntg,190,K,OCC(O)CO,made-up fixture\n")
+    bogus = run(migrated_url, "import", "experiments", str(path), "--visibility", "everyone")
+    assert bogus.exit_code == 1
+    assert "visibility must be one of" in bogus.output and "Traceback" not in bogus.output
+    counts = json.loads(run(migrated_url, "db", "stats", "--format", "json").output)
+    assert counts["users"] == 0 and counts["experiments"]["tg"] == 0
+
+
 def test_every_command_has_help():
     for command in (
         ["db"],
@@ -93,6 +109,8 @@ def test_every_command_has_help():
         ["import"],
         ["import", "experiments"],
         ["curate"],
+        ["health"],
+        ["health", "suites"],
     ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, command

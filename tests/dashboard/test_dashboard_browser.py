@@ -135,9 +135,17 @@ def test_a_smiles_gets_predictions_and_a_bad_one_a_message(page, screenshots):
     _no_error_shown(page)
 
 
-def test_health_tab_shows_the_latest_report(page, screenshots):
+def test_health_tab_shows_the_latest_report_and_links_its_data_docs(page, screenshots):
     page.get_by_role("tab", name="Health", exact=True).click()
     page.wait_for_selector(".cp-health", state="visible")
     assert "checks passed" in page.inner_text(".cp-health")
     assert "Backups" in page.inner_text(".cp-backups")
     _screenshot(page, screenshots / "dashboard-health.png")
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="Great Expectations Data Docs").click()
+    docs = opened.value
+    docs.wait_for_selector(".bootstrap-table", timeout=30_000)  # its scripts load from Voila
+    index = docs.inner_text("body")
+    assert "Validation Results" in index and "experiments" in index
+    docs.screenshot(path=str(screenshots / "dashboard-data-docs.png"))
+    docs.close()

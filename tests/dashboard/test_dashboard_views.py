@@ -55,6 +55,9 @@ def test_health_view_names_failed_checks_and_the_report_age(trained_project):
     assert broken["checks"][0]["name"] in html
     assert "2.0 h ago" in html
     assert "Recent runs" in html
+    assert "Data Docs" not in html
+    linked = health_html(report, [], data_docs="voila/files/reports/health/data_docs/index.html")
+    assert "<a href='voila/files/reports/health/data_docs/index.html'" in linked
 
 
 def test_health_view_without_a_report_says_how_to_make_one():

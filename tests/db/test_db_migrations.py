@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import CheckConstraint, inspect, select
 from sqlalchemy.orm import Session
 
 from cryoprotect.db import migrations
 from cryoprotect.db.engine import make_engine
-from cryoprotect.db.schema import Base, PropertyDef
+from cryoprotect.db.schema import Base, PropertyDef, check_name
 from cryoprotect.vocabulary import PROPERTIES
 
 TABLES = {
@@ -74,3 +74,11 @@ def test_downgrade_to_base_and_upgrade_again(database_url):
     migrations.upgrade(eng)
     assert set(inspect(eng).get_table_names()) >= TABLES
     eng.dispose()
+
+
+def test_every_check_constraint_of_the_models_is_in_the_database(engine):
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_check_constraints(table.name)}
+        wanted = {check_name(c) for c in table.constraints if isinstance(c, CheckConstraint)}
+        assert wanted <= present, (table.name, wanted - present)

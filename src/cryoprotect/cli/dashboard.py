@@ -20,8 +20,16 @@ START_TIMEOUT = 60.0
 """Seconds to wait for Voila to answer before giving up."""
 
 
-def voila_command(notebook: Path, host: str, port: int) -> list[str]:
-    """Return the Voila command line that serves ``notebook`` on ``host:port``."""
+SERVED_FILES = (r"reports/health/data_docs/.*",)
+"""Files of the project Voila serves besides the page (under ``/voila/files/``): the health
+checks' Data Docs, which the Health tab links to."""
+
+
+def voila_command(notebook: Path, host: str, port: int, root: Path) -> list[str]:
+    """Return the Voila command line that serves ``notebook`` on ``host:port``.
+
+    ``root`` is the project folder: Voila serves :data:`SERVED_FILES` from it.
+    """
     return [
         sys.executable,
         "-m",
@@ -32,6 +40,8 @@ def voila_command(notebook: Path, host: str, port: int) -> list[str]:
         f"--port={port}",
         "--Voila.port_retries=0",
         "--show_tracebacks=False",
+        f"--Voila.root_dir={root}",
+        f"--VoilaConfiguration.file_allowlist={list(SERVED_FILES)!r}",
     ]
 
 
@@ -68,7 +78,7 @@ def dashboard(
     if not notebook.is_file():
         fail(f"no dashboard notebook at {notebook}")
     env = os.environ | {"CRYOPROTECT_DATABASE_URL": cfg.resolved_database_url}
-    server = subprocess.Popen(voila_command(notebook, host, port), cwd=root, env=env)  # noqa: S603
+    server = subprocess.Popen(voila_command(notebook, host, port, root), cwd=root, env=env)  # noqa: S603
     signal.signal(signal.SIGTERM, _interrupt)  # stopping this command stops Voila too
     url = f"http://{host}:{port}/"
     try:

@@ -1,4 +1,4 @@
-"""``cryoprotect health``: the database's health and integrity checks, with a report."""
+"""``cryoprotect health``: the database's health checks, their report, and their GX suites."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from pathlib import Path
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from cryoprotect.cli.common import engine, fail, settings
+from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, engine, fail, settings
 from cryoprotect.files import write_json
+
+app = typer.Typer()
 
 
 class HealthFormat(StrEnum):
@@ -21,6 +23,7 @@ class HealthFormat(StrEnum):
     html = "html"
 
 
+@app.callback(invoke_without_command=True)
 def health(
     ctx: typer.Context,
     fmt: HealthFormat = typer.Option(HealthFormat.table, "--format", help="table, json or html."),
@@ -29,18 +32,24 @@ def health(
         None, help="Also write the verdict alone (no times): a stable input for the pipeline."
     ),
 ) -> None:
-    """Check the database: schema, integrity (orphans, duplicates) and invalid data.
+    """Check the database: schema, integrity (orphans, NULLs, duplicates) and invalid data.
 
-    Writes a JSON and an offline HTML report (and a history line) under reports/health/, and
-    exits with status 1 when a critical check fails or cannot run.
+    The checks run as the checkpoints of the Great Expectations project in gx/. Writes a JSON
+    and an offline HTML report (and a history line) under reports/health/, with GX's Data Docs
+    in reports/health/data_docs/, and exits with status 1 when a critical check fails or
+    cannot run.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from cryoprotect.health.report import run_health, write_report
 
     folder = output_dir or settings(ctx).root_dir / "reports" / "health"
     try:
-        report = run_health(engine(ctx))
+        report = run_health(engine(ctx), folder)
     except SQLAlchemyError as error:
         fail(f"cannot check the database: {error.__class__.__name__}: {error}")
+    except FileNotFoundError as error:
+        fail(f"{error}: write it with 'cryoprotect health suites'")
     paths = write_report(report, folder)
     if verdict:
         write_json(verdict, report.verdict())
@@ -52,7 +61,8 @@ def health(
         summary = report.summary()
         typer.echo(
             f"{summary['passed']}/{summary['checks']} checks passed in {summary['seconds']} s "
-            f"({summary['failed']} failed, {summary['errors']} errors); report: {paths['html']}"
+            f"({summary['failed']} failed, {summary['errors']} errors); report: {paths['html']}; "
+            f"Data Docs: {report.data_docs}"
         )
         for problem in report.problems:
             where = problem.table + (f".{problem.column}" if problem.column else "")
@@ -61,3 +71,39 @@ def health(
             typer.echo(f"  {status} {problem.name} ({where}): {detail}")
     if not report.passed:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def suites(
+    check: bool = typer.Option(
+        False, "--check", help="Write nothing; exit 1 if the stored suites differ from the schema."
+    ),
+    project: Path = typer.Option(None, help="The GX project folder (default: gx/)."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Generate the GX project's suites, validation definitions and checkpoints from the schema.
+
+    Every foreign key, NOT NULL column, CHECK constraint and length limit of the schema
+    becomes an expectation; rerun after changing the schema or the vocabulary and commit the
+    result. With --check, list the files that are out of date instead.
+    """
+    from cryoprotect.health.project import differences, project_dir, write_project
+
+    folder = project or project_dir()
+    if check:
+        stale = differences(folder)
+        if stale:
+            fail(
+                f"{len(stale)} file(s) of {folder} differ from the schema: "
+                f"{', '.join(stale)}; run 'cryoprotect health suites'",
+                fmt,
+                stale=stale,
+            )
+        emit({"project": str(folder), "stale": []}, fmt, [f"{folder} matches the schema"])
+        return
+    changed = write_project(folder)
+    emit(
+        {"project": str(folder), "changed": changed},
+        fmt,
+        [f"{folder}: {len(changed)} file(s) written or removed", *changed],
+    )

@@ -46,4 +46,6 @@ def experiments(
         )
     except AccessDenied as error:
         fail(f"refused by the access rules; nothing was imported: {error}", fmt)
+    except ValueError as error:
+        fail(f"{error}; nothing was imported", fmt)
     emit(vars(result), fmt)

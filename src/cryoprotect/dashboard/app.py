@@ -30,6 +30,7 @@ from cryoprotect.dashboard.figures import (
 from cryoprotect.dashboard.predictor import Predictor
 from cryoprotect.dashboard.review import TargetReview, load_review
 from cryoprotect.db.datasets import molecule_names
+from cryoprotect.health.expectations import DATA_DOCS
 from cryoprotect.health.report import read_history
 from cryoprotect.models.feature_table import read_feature_names
 from cryoprotect.models.registry import ModelNotFoundError
@@ -270,9 +271,11 @@ def health_tab(
 ) -> widgets.Widget:
     """Return the latest health report with a button to run the checks again, and backups."""
     folder = layout.reports / "health"
+    docs = folder / DATA_DOCS / "index.html"
 
     def current() -> str:
-        return views.health_html(_latest_health(layout), read_history(folder))
+        link = f"voila/files/{docs.relative_to(layout.root).as_posix()}" if docs.is_file() else None
+        return views.health_html(_latest_health(layout), read_history(folder), data_docs=link)
 
     shown = _html(current(), "cp-health")
     button = widgets.Button(
@@ -285,7 +288,7 @@ def health_tab(
 
         button.disabled = True
         try:
-            write_report(run_health(engine), folder)
+            write_report(run_health(engine, folder), folder)
             shown.value = current()
         except SQLAlchemyError as error:
             shown.value = views.message_html(f"cannot check the database: {error}")

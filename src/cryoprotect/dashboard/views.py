@@ -173,8 +173,16 @@ def worst_html(review: TargetReview, count: int = 10) -> str:
     return table_html(shown, raw=("structure",) if molecules else ())
 
 
-def health_html(report: dict | None, history: list[dict], now: datetime | None = None) -> str:
-    """Return the latest health report's verdict, failed checks and the history of runs."""
+def health_html(
+    report: dict | None,
+    history: list[dict],
+    now: datetime | None = None,
+    data_docs: str | None = None,
+) -> str:
+    """Return the latest health report's verdict, failed checks and the history of runs.
+
+    ``data_docs`` is the address of the run's Great Expectations Data Docs, linked if given.
+    """
     if report is None:
         return note_html(
             "No health report yet: run 'cryoprotect health' (the pipeline's health stage does)."
@@ -222,7 +230,13 @@ def health_html(report: dict | None, history: list[dict], now: datetime | None =
         if not runs.empty
         else ""
     )
-    return f"{facts}{problem_table}<h4>Recent runs</h4>{history_table}"
+    docs = (
+        f"<p class='cp-data-docs'>Every expectation and its result: "
+        f"<a href='{escape(data_docs)}' target='_blank'>Great Expectations Data Docs</a>.</p>"
+        if data_docs
+        else ""
+    )
+    return f"{facts}{docs}{problem_table}<h4>Recent runs</h4>{history_table}"
 
 
 def backups_html(

@@ -16,11 +16,18 @@ from sqlalchemy.orm import Session
 from cryoprotect.chem.structures import Structure
 from cryoprotect.db.access import SERVICE_ROLE, bind, user_session
 from cryoprotect.db.identity import add_molecule, molecule_by_inchikey
-from cryoprotect.db.schema import Experiment, Mixture, MixtureComponent, User
+from cryoprotect.db.schema import (
+    SAME_MEASUREMENT,
+    Experiment,
+    Mixture,
+    MixtureComponent,
+    User,
+)
 from cryoprotect.db.validation import (
     ImportValidationError,
     RowError,
     ValidRecord,
+    check_header,
     read_table,
     validate,
 )
@@ -59,10 +66,13 @@ def get_or_create_user(session: Session, username: str, kind: str = "person") ->
 class _Writer:
     """Writes validated records, creating molecules and mixtures as needed."""
 
-    def __init__(self, session: Session, owner: User, visibility: str) -> None:
+    def __init__(self, session: Session, owner: User, visibility: str, on_existing: str) -> None:
         self.session, self.owner, self.visibility = session, owner, visibility
+        self.on_existing = on_existing
         self.result = ImportResult()
+        self.errors: list[RowError] = []
         self._molecules: dict[str, int] = {}
+        self._written: dict[tuple, int] = {}  # measurement -> line, for rows without record_id
 
     def molecule_id(self, structure: Structure, name: str | None) -> int:
         if structure.inchikey not in self._molecules:
@@ -109,31 +119,65 @@ class _Writer:
             if record.structure is not None
             else {"mixture_id": self.mixture_id(record)}
         )
-        self.session.add(
-            Experiment(
-                record_id=v["record_id"] or None,
-                property=v["property"],
-                value=v["value"],
-                unit=v["unit"],
-                uncertainty=v["uncertainty"],
-                reported_name=v["name"] or None,
-                concentration=v["concentration"],
-                concentration_unit=v["concentration_unit"] or None,
-                assay=v["assay"] or None,
-                cell_type=v["cell_type"] or None,
-                cooling_rate_k_per_min=v["cooling_rate_k_per_min"],
-                medium=v["medium"] or None,
-                source=v["source"] or None,
-                reference=v["reference"] or None,
-                citation=v["citation"],
-                doi=v["doi"] or None,
-                notes=v["notes"] or None,
-                owner_id=self.owner.id,
-                visibility=self.visibility,
-                **subject,
-            )
-        )
+        row = {
+            "record_id": v["record_id"] or None,
+            "property": v["property"],
+            "value": v["value"],
+            "unit": v["unit"],
+            "uncertainty": v["uncertainty"],
+            "reported_name": v["name"] or None,
+            "concentration": v["concentration"],
+            "concentration_unit": v["concentration_unit"] or None,
+            "assay": v["assay"] or None,
+            "cell_type": v["cell_type"] or None,
+            "cooling_rate_k_per_min": v["cooling_rate_k_per_min"],
+            "medium": v["medium"] or None,
+            "source": v["source"] or None,
+            "reference": v["reference"] or None,
+            "citation": v["citation"],
+            "doi": v["doi"] or None,
+            "notes": v["notes"] or None,
+            "owner_id": self.owner.id,
+            "visibility": self.visibility,
+            "molecule_id": None,
+            "mixture_id": None,
+            **subject,
+        }
+        if row["record_id"] is None and self._repeated(record.line, row):
+            return
+        self.session.add(Experiment(**row))
         self.result.experiments_added += 1
+
+    def _repeated(self, line: int, row: dict) -> bool:
+        """Whether ``row`` (without a record_id) repeats a measurement; record the problem."""
+        key = tuple(row[c] for c in SAME_MEASUREMENT)
+        if key in self._written:
+            self.errors.append(
+                RowError(
+                    line,
+                    "record_id",
+                    f"repeats the measurement of row {self._written[key]}; give each its own "
+                    "record_id if both were measured",
+                )
+            )
+            return True
+        self._written[key] = line
+        same = [getattr(Experiment, c).is_not_distinct_from(row[c]) for c in SAME_MEASUREMENT]
+        found = self.session.scalar(select(Experiment.id).where(*same).limit(1))
+        if found is None:
+            return False
+        if self.on_existing == "skip":
+            self.result.experiments_skipped += 1
+        else:
+            self.errors.append(
+                RowError(
+                    line,
+                    "record_id",
+                    f"the same measurement is already in the database (experiment {found}); "
+                    "give it its own record_id if it was measured again",
+                )
+            )
+        return True
 
 
 def import_frame(
@@ -147,20 +191,26 @@ def import_frame(
     """Validate and add the experiments of ``frame`` for ``owner`` in the caller's transaction.
 
     New molecules and mixtures are ``owner``'s; known structures are reused when ``owner``
-    may see them (see :mod:`cryoprotect.db.identity`).
+    may see them (see :mod:`cryoprotect.db.identity`). A row without a ``record_id`` that
+    repeats a measurement (:data:`~cryoprotect.db.schema.SAME_MEASUREMENT`) of an earlier row
+    is a problem; one that repeats a measurement ``owner`` already has is a problem too, or
+    skipped with ``on_existing="skip"``.
 
     Raises
     ------
     ImportValidationError
-        If any row has a problem; then nothing has been added.
+        If any row has a problem; the caller's transaction must then be rolled back (rows
+        found repeated while writing leave the others pending in the session).
     """
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}, not {visibility!r}")
     records = validate(session, frame, on_existing, owner.id)
-    writer = _Writer(session, owner, visibility)
+    writer = _Writer(session, owner, visibility, on_existing)
     for record in records:
         writer.experiment(record)
-    writer.result.experiments_skipped = len(frame) - len(records)
+    if writer.errors:
+        raise ImportValidationError(writer.errors)
+    writer.result.experiments_skipped += len(frame) - len(records)
     session.flush()
     return writer.result
 
@@ -173,9 +223,24 @@ def import_experiments(
     One transaction: the service role registers ``owner`` if new, then the import acts for
     that user (:func:`cryoprotect.db.access.bind`), so the access rules (Row Level Security
     on PostgreSQL) judge every row written; a refusal raises
-    :class:`~cryoprotect.db.visibility.AccessDenied`.
+    :class:`~cryoprotect.db.visibility.AccessDenied`. A file without rows writes nothing.
+
+    Raises
+    ------
+    ImportValidationError
+        If the file has any problem; then nothing has been written.
+    ValueError
+        If ``owner`` or ``visibility`` cannot be stored.
     """
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {VISIBILITIES}, not {visibility!r}")
+    longest = User.__table__.c.username.type.length
+    if not owner or len(owner) > longest or "\x00" in owner:
+        raise ValueError(f"an owner's username has 1 to {longest} characters, not {owner!r}")
     frame = read_table(path)
+    if frame.empty:
+        check_header(frame.columns)
+        return ImportResult()
     with user_session(engine, None, SERVICE_ROLE) as session:
         user = get_or_create_user(session, owner)
         bind(session, user.id)

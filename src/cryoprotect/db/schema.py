@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from cryoprotect.vocabulary import (
+    AMOUNT_MAXIMA,
     AMOUNT_UNITS,
     MODEL_STAGES,
     PROPERTIES,
@@ -66,6 +67,27 @@ def _exactly_one(*columns: str) -> str:
     return f"{terms} = 1"
 
 
+_MAXIMUM_NAMES = {
+    "mole fraction": "mole_fraction_at_most_one",
+    "%v/v": "volume_percent_at_most_100",
+    "%w/v": "weight_percent_at_most_100",
+}
+
+
+def amount_maxima_checks(amount: str, unit: str, prefix: str = "") -> list[CheckConstraint]:
+    """Return one CHECK per unit of :data:`~cryoprotect.vocabulary.AMOUNT_MAXIMA`.
+
+    Each keeps the column ``amount``, when ``unit`` is that unit, at most the unit's maximum.
+    """
+    return [
+        CheckConstraint(
+            f"{unit} NOT IN ('{name}') OR {amount} <= {most:g}",
+            name=prefix + _MAXIMUM_NAMES[name],
+        )
+        for name, most in AMOUNT_MAXIMA.items()
+    ]
+
+
 def value_range_check() -> str:
     """Return the SQL CHECK that keeps an experiment's value in its property's range."""
     cases = " ".join(
@@ -73,6 +95,12 @@ def value_range_check() -> str:
         for p in PROPERTIES.values()
     )
     return f"CASE property {cases} ELSE 0 = 1 END"
+
+
+def check_name(constraint: CheckConstraint) -> str:
+    """Return the name a CHECK constraint of the models has in the database."""
+    name, prefix = str(constraint.name), f"ck_{constraint.table.name}_"
+    return name if name.startswith(prefix) else prefix + name  # once named by the convention
 
 
 class Base(DeclarativeBase):
@@ -199,10 +227,7 @@ class MixtureComponent(Base):
         UniqueConstraint("mixture_id", "molecule_id"),
         CheckConstraint(_in("unit", AMOUNT_UNITS), name="unit"),
         CheckConstraint("amount >= 0", name="amount_nonnegative"),
-        CheckConstraint(
-            "unit NOT IN ('mole fraction') OR amount <= 1", name="mole_fraction_at_most_one"
-        ),
-        CheckConstraint("unit NOT IN ('%v/v') OR amount <= 100", name="volume_percent_at_most_100"),
+        *amount_maxima_checks("amount", "unit"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -244,6 +269,7 @@ class Experiment(Base):
             f"concentration_unit IS NULL OR {_in('concentration_unit', AMOUNT_UNITS)}",
             name="concentration_unit",
         ),
+        *amount_maxima_checks("concentration", "concentration_unit", prefix="concentration_"),
         CheckConstraint(
             "cooling_rate_k_per_min IS NULL OR cooling_rate_k_per_min > 0",
             name="cooling_rate_positive",
@@ -282,6 +308,23 @@ class Experiment(Base):
 
     molecule: Mapped[Molecule | None] = relationship()
     mixture: Mapped[Mixture | None] = relationship()
+
+
+SAME_MEASUREMENT: tuple[str, ...] = (
+    "property",
+    "molecule_id",
+    "mixture_id",
+    "value",
+    "unit",
+    "concentration",
+    "concentration_unit",
+    "source",
+    "reference",
+    "citation",
+    "owner_id",
+)
+"""Experiment columns that make two rows one measurement entered twice (without their own
+``record_id``s the importer refuses the second; the health check warns of them)."""
 
 
 class ModelVersion(Base):

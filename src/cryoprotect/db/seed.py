@@ -11,6 +11,7 @@ from cryoprotect.chem.structures import Structure
 from cryoprotect.db.access import SERVICE_ROLE, user_session
 from cryoprotect.db.importer import ImportResult, get_or_create_user, import_frame
 from cryoprotect.db.schema import Molecule, MoleculeSynonym
+from cryoprotect.db.validation import read_table
 from cryoprotect.records import SYNONYM_SEPARATOR
 from cryoprotect.vocabulary import PROPERTIES, REFERENCE_USER
 
@@ -57,9 +58,7 @@ def seed(engine: Engine, reference_dir: Path) -> ImportResult:
         molecules = pd.read_csv(reference_dir / "molecules.csv", dtype=str, keep_default_na=False)
         total = ImportResult(molecules_added=_seed_molecules(session, molecules, owner.id))
         for code in PROPERTIES:
-            frame = pd.read_csv(
-                reference_dir / f"experiments_{code}.csv", dtype=str, keep_default_na=False
-            )
+            frame = read_table(reference_dir / f"experiments_{code}.csv")
             result = import_frame(
                 session, frame, owner=owner, visibility="public", on_existing="skip"
             )

@@ -1,26 +1,28 @@
 """Validation of experiment tables: every problem found, with its row and field.
 
 Validation runs over the whole file first and collects every problem with its row (the line
-of the CSV file, the header being line 1) and field, so that nothing is written from a file
-that has any.
+of the CSV file where the row starts, the header being line 1) and field, so that nothing is
+written from a file that has any. The rules are the database's own: the vocabulary
+(:mod:`cryoprotect.vocabulary`), the properties table, and the column lengths of the schema.
 """
 
 from __future__ import annotations
 
+import csv
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Column, select
 from sqlalchemy.orm import Session
 
 from cryoprotect.chem.structures import InvalidStructureError, Structure, standardize
 from cryoprotect.db.identity import molecules_by_name
-from cryoprotect.db.schema import Experiment, PropertyDef
+from cryoprotect.db.schema import Experiment, Mixture, Molecule, PropertyDef
 from cryoprotect.records import EXPERIMENT_COLUMNS, REQUIRED_COLUMNS, parse_components
-from cryoprotect.vocabulary import AMOUNT_UNITS
+from cryoprotect.vocabulary import AMOUNT_MAXIMA, AMOUNT_UNITS
 
 FIRST_DATA_LINE = 2
 
@@ -65,14 +67,116 @@ class ValidRecord:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """Read an experiment CSV as text columns, or raise :class:`ImportValidationError`."""
+    """Read an experiment CSV as text columns, or raise :class:`ImportValidationError`.
+
+    The frame's index (named ``line``) holds the line each row starts on. A row with more or
+    fewer fields than the header, a repeated column name or an empty file is refused; blank
+    lines are skipped.
+    """
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return _read_rows(csv.reader(handle, strict=True))
+    except (csv.Error, UnicodeDecodeError) as error:
         raise ImportValidationError(
             [RowError(1, "file", f"not a readable CSV file: {error}")]
         ) from None
-    return frame
+
+
+def _read_rows(reader) -> pd.DataFrame:
+    header = next(reader, None)
+    if not header:
+        raise ImportValidationError([RowError(1, "file", "empty: a header line is required")])
+    errors = [
+        RowError(1, name, "column named twice")
+        for position, name in enumerate(header)
+        if name in header[:position]
+    ]
+    rows, lines = [], []
+    start = reader.line_num + 1
+    for fields in reader:
+        if fields and len(fields) != len(header):
+            where = f"(beyond '{header[-1]}')" if len(fields) > len(header) else header[len(fields)]
+            errors.append(
+                RowError(
+                    start,
+                    where,
+                    f"{len(fields)} fields, but the header names {len(header)} columns "
+                    "(quote a value that holds a comma)",
+                )
+            )
+        elif fields:
+            rows.append(fields)
+            lines.append(start)
+        start = reader.line_num + 1
+    if errors:
+        raise ImportValidationError(errors)
+    return pd.DataFrame(rows, columns=header, index=pd.Index(lines, name="line"), dtype=str)
+
+
+def check_header(columns: Iterable[str]) -> None:
+    """Raise :class:`ImportValidationError` if ``columns`` are not an experiment table's."""
+    columns = list(columns)
+    errors = [
+        RowError(1, c, "unknown column (see the README for the format)")
+        for c in columns
+        if c not in EXPERIMENT_COLUMNS
+    ]
+    errors += [
+        RowError(1, c, "required column missing") for c in REQUIRED_COLUMNS if c not in columns
+    ]
+    if "smiles" not in columns and "components" not in columns:
+        errors.append(RowError(1, "smiles", "a 'smiles' or 'components' column is required"))
+    if errors:
+        raise ImportValidationError(errors)
+
+
+FIELD_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "name": (
+        Experiment.__table__.c.reported_name,
+        Molecule.__table__.c.name,
+        Mixture.__table__.c.name,
+    ),
+    **{
+        name: (Experiment.__table__.c[name],)
+        for name in EXPERIMENT_COLUMNS
+        if name in Experiment.__table__.c
+    },
+}
+"""The database columns each field of the file is written to."""
+
+
+def field_lengths() -> dict[str, int]:
+    """Return the most characters each field may hold: its shortest database column."""
+    lengths = {}
+    for name, columns in FIELD_COLUMNS.items():
+        limits = [c.type.length for c in columns if getattr(c.type, "length", None)]
+        if limits:
+            lengths[name] = min(limits)
+    return lengths
+
+
+def _text_errors(line: int, values: dict[str, str], lengths: dict[str, int]) -> list[RowError]:
+    """Return the problems of the raw text: NUL characters and values too long to store."""
+    errors = []
+    for name, text in values.items():
+        if "\x00" in text:
+            errors.append(
+                RowError(
+                    line,
+                    name,
+                    f"holds a NUL character (at position {text.index(chr(0)) + 1}), "
+                    "which no text column can store",
+                )
+            )
+        elif name in lengths and len(text) > lengths[name]:
+            errors.append(
+                RowError(
+                    line,
+                    name,
+                    f"{len(text)} characters, longer than the {lengths[name]} the database holds",
+                )
+            )
+    return errors
 
 
 def _float(text: str, line: int, name: str, errors: list[RowError]) -> float | None:
@@ -99,24 +203,11 @@ class _Validator:
         self.session, self.owner_id = session, owner_id
         self._names: dict[str, list[int]] = {}
         self._file_names: dict[str, Structure] = {}
-
-    def header(self, columns: Iterable[str]) -> list[RowError]:
-        columns = list(columns)
-        errors = [
-            RowError(1, c, "unknown column (see the README for the format)")
-            for c in columns
-            if c not in EXPERIMENT_COLUMNS
-        ]
-        errors += [
-            RowError(1, c, "required column missing") for c in REQUIRED_COLUMNS if c not in columns
-        ]
-        if "smiles" not in columns and "components" not in columns:
-            errors.append(RowError(1, "smiles", "a 'smiles' or 'components' column is required"))
-        return errors
+        self._lengths = field_lengths()
 
     def row(self, line: int, raw: dict[str, str]) -> tuple[ValidRecord, list[RowError]]:
-        values = {c: raw.get(c, "").strip() for c in EXPERIMENT_COLUMNS}
-        errors: list[RowError] = []
+        values = {c: (raw.get(c) or "").strip() for c in EXPERIMENT_COLUMNS}
+        errors = _text_errors(line, values, self._lengths)
         record = ValidRecord(line, values)
         prop = self.properties.get(values["property"])
         if prop is None:
@@ -172,6 +263,17 @@ class _Validator:
                     f"{', '.join(AMOUNT_UNITS)})",
                 )
             )
+        elif values["concentration"] is not None:
+            most = AMOUNT_MAXIMA.get(values["concentration_unit"], math.inf)
+            if values["concentration"] > most:
+                errors.append(
+                    RowError(
+                        line,
+                        "concentration",
+                        f"{values['concentration']:g} {values['concentration_unit']} is more "
+                        f"than the whole ({most:g} {values['concentration_unit']})",
+                    )
+                )
         if not values["citation"]:
             errors.append(
                 RowError(
@@ -275,14 +377,14 @@ def validate(
     ImportValidationError
         Listing every problem, each with its line and field.
     """
+    check_header(frame.columns)
     validator = _Validator(session, owner_id)
-    errors = validator.header(frame.columns)
-    if errors:
-        raise ImportValidationError(errors)
+    errors: list[RowError] = []
     records: list[ValidRecord] = []
     seen: dict[str, int] = {}
     for offset, raw in enumerate(frame.to_dict("records")):
-        record, row_errors = validator.row(FIRST_DATA_LINE + offset, raw)
+        line = frame.index[offset] if frame.index.name == "line" else FIRST_DATA_LINE + offset
+        record, row_errors = validator.row(int(line), raw)
         record_id = record.values["record_id"]
         if record_id:
             if record_id in seen:

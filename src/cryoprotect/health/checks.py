@@ -1,20 +1,27 @@
-"""The database's integrity and validity checks, written as unexpected-row queries.
+"""The database's integrity and validity checks, generated from the schema and the vocabulary.
 
 Each :class:`Check` names the table (and column) it looks at and a query returning the rows
 that break it; ``{batch}`` stands for the table (Great Expectations substitutes it and it
-must not be aliased). The list is built from the schema and the vocabulary, so every
-foreign key gets an orphan check and every property its range and unit checks.
+must not be aliased). Every foreign key gets an orphan check, every NOT NULL column, CHECK
+constraint and length limit of the models a check of its own, so the health checks find in
+the data whatever the database would have refused (and SQLite may have stored anyway). The
+checks become the Great Expectations suites of :mod:`cryoprotect.health.project`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 
-from cryoprotect.db.schema import Base
-from cryoprotect.vocabulary import PROPERTIES
+from sqlalchemy import CheckConstraint, String, Table
+
+from cryoprotect.db.schema import SAME_MEASUREMENT, Base, check_name
 
 CRITICAL = "critical"
 WARNING = "warning"
+
+BROKEN_COLUMN = "broken_column"
+"""Column of a grouped check's rows that names the column a row breaks."""
 
 
 @dataclass
@@ -40,15 +47,23 @@ class Check(CheckInfo):
     query: str = ""
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def _key(table: Table) -> list[str]:
+    """Return the columns that name a row of ``table`` in a result: its primary key."""
+    return [c.name for c in table.primary_key.columns]
+
+
+def _select(table: Table, columns: list[str]) -> str:
+    wanted = _key(table) + [c for c in columns if c not in _key(table)]
+    return ", ".join(wanted)
 
 
 def orphan_checks() -> list[Check]:
     """Return one check per foreign key: rows pointing at a row that does not exist."""
     checks = []
     for table in Base.metadata.sorted_tables:
-        for constraint in table.foreign_key_constraints:
+        for constraint in sorted(
+            table.foreign_key_constraints, key=lambda c: [e.parent.name for e in c.elements]
+        ):
             columns = [e.parent.name for e in constraint.elements]
             targets = [e.column for e in constraint.elements]
             referenced = targets[0].table.name
@@ -64,19 +79,92 @@ def orphan_checks() -> list[Check]:
                     severity=CRITICAL,
                     description=f"{table.name}.{'+'.join(columns)} points at a missing "
                     f"{referenced} row",
-                    query=f"SELECT id, {', '.join(columns)} FROM {{batch}} WHERE {present} "
+                    query=f"SELECT {_select(table, columns)} FROM {{batch}} WHERE {present} "
                     f"AND {own} NOT IN (SELECT {keys} FROM {referenced})",
                 )
             )
     return checks
 
 
-def duplicate_checks() -> list[Check]:
-    """Return checks for molecules entered twice and measurements entered twice."""
-    same_measurement = (
-        "property, molecule_id, mixture_id, value, unit, concentration, concentration_unit, "
-        "source, reference, citation, owner_id"
+def _grouped(suite: str, name: str, table: Table, tests: dict[str, str], meaning: str) -> Check:
+    """Return one check over several columns of ``table``, each row once per column it breaks.
+
+    ``tests`` maps a column to the SQL condition a row breaking it meets; the rows found name
+    that column in :data:`BROKEN_COLUMN`.
+    """
+    key = ", ".join(_key(table))
+    query = " UNION ALL ".join(
+        f"SELECT {key}, '{column}' AS {BROKEN_COLUMN} FROM {{batch}} WHERE {test}"
+        for column, test in tests.items()
     )
+    return Check(
+        suite, f"{table.name} {name}", table.name, ",".join(tests), CRITICAL, meaning, query
+    )
+
+
+def not_null_checks() -> list[Check]:
+    """Return one check per table: no NULL in a column the schema declares NOT NULL."""
+    checks = []
+    for table in Base.metadata.sorted_tables:
+        required = [c.name for c in table.columns if not c.nullable and not c.primary_key]
+        # SQLite answers "x IS NULL" for a NOT NULL column without reading it: coalesce
+        tests = {c: f"coalesce({c}, NULL) IS NULL" for c in required}
+        if tests:
+            meaning = f"a NULL in a NOT NULL column of {table.name}"
+            checks.append(
+                _grouped("integrity", "NOT NULL columns hold values", table, tests, meaning)
+            )
+    return checks
+
+
+def length_checks() -> list[Check]:
+    """Return one check per table: no text longer than its column's declared length."""
+    checks = []
+    for table in Base.metadata.sorted_tables:
+        tests = {
+            c.name: f"length({c.name}) > {c.type.length}"
+            for c in table.columns
+            if isinstance(c.type, String) and c.type.length
+        }
+        if tests:
+            meaning = (
+                f"a text longer than its column of {table.name} declares "
+                "(PostgreSQL refuses it, SQLite stores it)"
+            )
+            checks.append(_grouped("invalid", "texts fit their columns", table, tests, meaning))
+    return checks
+
+
+def _mentioned(table: Table, sql: str) -> list[str]:
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", re.sub(r"'[^']*'", "", sql)))
+    return [c.name for c in table.columns if c.name in words]
+
+
+def constraint_checks() -> list[Check]:
+    """Return one check per CHECK constraint of the models: rows that break its rule."""
+    checks = []
+    for table in Base.metadata.sorted_tables:
+        rules = [c for c in table.constraints if isinstance(c, CheckConstraint)]
+        for constraint in sorted(rules, key=check_name):
+            rule = str(constraint.sqltext)
+            columns = _mentioned(table, rule)
+            name = check_name(constraint)
+            checks.append(
+                Check(
+                    suite="invalid",
+                    name=f"{table.name} rule {name}",
+                    table=table.name,
+                    column=",".join(columns) or None,
+                    severity=CRITICAL,
+                    description=f"a row breaking the rule {name}: {rule}",
+                    query=f"SELECT {_select(table, columns)} FROM {{batch}} WHERE NOT ({rule})",
+                )
+            )
+    return checks
+
+
+def other_checks() -> list[Check]:
+    """Return the checks no constraint expresses: repeats, and mixtures without components."""
     return [
         Check(
             "integrity",
@@ -97,62 +185,7 @@ def duplicate_checks() -> list[Check]:
             "the same measurement (subject, property, value, concentration, source, reference, "
             "citation, owner) entered more than once",
             f"SELECT MIN(id) AS first_id, COUNT(*) AS copies FROM {{batch}} "
-            f"GROUP BY {same_measurement} HAVING COUNT(*) > 1",
-        ),
-    ]
-
-
-def invalid_value_checks() -> list[Check]:
-    """Return checks for values outside a property's range, wrong units and bad amounts."""
-    outside = " OR ".join(
-        f"(property = {_quote(p.code)} AND (value < {p.min_value} OR value > {p.max_value}))"
-        for p in PROPERTIES.values()
-    )
-    wrong_unit = " OR ".join(
-        f"(property = {_quote(p.code)} AND unit <> {_quote(p.unit)})" for p in PROPERTIES.values()
-    )
-    known = ", ".join(_quote(code) for code in PROPERTIES)
-    impossible_amount = (
-        "amount < 0 OR (unit IN ('%w/v', '%v/v') AND amount > 100) "
-        "OR (unit = 'mole fraction' AND amount > 1)"
-    )
-    return [
-        Check(
-            "invalid",
-            "experiments.value in property range",
-            "experiments",
-            "value",
-            CRITICAL,
-            "a value outside its property's range",
-            f"SELECT id, property, value FROM {{batch}} WHERE {outside}",
-        ),
-        Check(
-            "invalid",
-            "experiments.unit of the property",
-            "experiments",
-            "unit",
-            CRITICAL,
-            "a unit other than the property's own, or an unknown property",
-            f"SELECT id, property, unit FROM {{batch}} WHERE {wrong_unit} "
-            f"OR property NOT IN ({known})",
-        ),
-        Check(
-            "invalid",
-            "experiments.concentration not negative",
-            "experiments",
-            "concentration",
-            CRITICAL,
-            "a negative concentration",
-            "SELECT id, concentration FROM {batch} WHERE concentration < 0",
-        ),
-        Check(
-            "invalid",
-            "mixture_components.amount possible",
-            "mixture_components",
-            "amount",
-            CRITICAL,
-            "a negative amount, a percentage above 100 or a mole fraction above 1",
-            f"SELECT id, amount, unit FROM {{batch}} WHERE {impossible_amount}",
+            f"GROUP BY {', '.join(SAME_MEASUREMENT)} HAVING COUNT(*) > 1",
         ),
         Check(
             "invalid",
@@ -169,4 +202,27 @@ def invalid_value_checks() -> list[Check]:
 
 def sql_checks() -> list[Check]:
     """Return every unexpected-row check, integrity first."""
-    return orphan_checks() + duplicate_checks() + invalid_value_checks()
+    return (
+        orphan_checks() + not_null_checks() + length_checks() + constraint_checks() + other_checks()
+    )
+
+
+MOLECULE_FLAGS: dict[str, CheckInfo] = {
+    "smiles_parses": CheckInfo(
+        "invalid",
+        "molecules.canonical_smiles parses",
+        "molecules",
+        "canonical_smiles",
+        CRITICAL,
+        "a SMILES that RDKit cannot parse",
+    ),
+    "inchikey_agrees": CheckInfo(
+        "invalid",
+        "molecules.inchikey agrees with the SMILES",
+        "molecules",
+        "inchikey",
+        CRITICAL,
+        "a stored InChIKey that differs from the one RDKit computes from the SMILES",
+    ),
+}
+"""The RDKit checks of molecules: a flag column of the molecule frame, true when sound."""

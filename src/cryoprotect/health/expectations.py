@@ -1,24 +1,47 @@
-"""Run the health checks as Great Expectations suites over the live database.
+"""Run the stored Great Expectations project's checkpoints over the live database.
 
-One suite per table: its expected column set (schema) and its unexpected-row checks
-(:mod:`.checks`). Molecules are also checked with RDKit (SMILES that do not parse, stored
-InChIKeys that disagree with the SMILES) through a dataframe suite. An expectation that
-raises (bad SQL, missing table) is an ``error``, never a pass.
+The checkpoint ``database`` validates every table with its suite (its expected column set and
+its unexpected-row checks); ``molecules_rdkit`` checks molecules with RDKit (SMILES that do
+not parse, stored InChIKeys that disagree with the SMILES) on a dataframe computed here. Each
+expectation names its check, table and column in its ``meta``, so the results map back to the
+report without the code that generated the suites. An expectation that raises (bad SQL, a
+missing table) is an ``error``, never a pass. Validation results and Data Docs go to the folder
+given (keeping the newest :data:`KEEP_RUNS` runs), or to a temporary one that is discarded.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from cryoprotect.db.schema import Base, Molecule
-from cryoprotect.health.checks import CRITICAL, Check, CheckInfo, sql_checks
+from cryoprotect.db.schema import Molecule
+from cryoprotect.health.checks import BROKEN_COLUMN, CRITICAL, CheckInfo
+from cryoprotect.health.project import (
+    DATABASE_CHECKPOINT,
+    MOLECULES_CHECKPOINT,
+    open_project,
+    project_dir,
+)
 
 SAMPLE_ROWS = 20
 """Offending rows listed per failed check."""
+
+DATA_DOCS = "data_docs"
+VALIDATIONS = "validations"
+"""Folders of a report folder that hold the Data Docs site and GX's validation results."""
+RUN_NAME = "cryoprotect health"
+KEEP_RUNS = 30
+"""Runs whose validation results and pages a report folder keeps (the newest)."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,48 +58,47 @@ class CheckResult(CheckInfo):
         return asdict(self)
 
 
-def _quiet_context():
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+def _info(configuration, suite: str) -> dict:
+    """Return the check an expectation stands for, from its ``meta`` (or its own fields)."""
+    meta = configuration.meta or {}
+    return CheckInfo(
+        suite=meta.get("category", "custom"),
+        name=meta.get("check") or configuration.description or configuration.type,
+        table=meta.get("table", suite),
+        column=meta.get("column", configuration.kwargs.get("column")),
+        severity=str(getattr(configuration.severity, "value", configuration.severity) or CRITICAL),
+        description=configuration.description or "",
+    ).info()
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context
 
-
-def _outcome(check: Check, result) -> CheckResult:
+def _outcome(result, suite: str) -> CheckResult:
+    base = _info(result.expectation_config, suite)
     info = result.exception_info or {}
     errors = [v for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
     if info.get("raised_exception"):
         errors.append(info)
-    base = check.info()
     if errors:
         message = errors[0].get("exception_message") or "the check could not run"
         return CheckResult(**base, status="error", message=message.splitlines()[0])
     details = result.result or {}
+    status = "pass" if result.success else "fail"
     observed = details.get("observed_value", details.get("unexpected_count"))
-    mismatch = details.get("details", {}).get("mismatched")
     if isinstance(observed, list):  # a column set: name what differs instead of a count
-        return CheckResult(
-            **base,
-            status="pass" if result.success else "fail",
-            message="" if result.success else f"columns differ: {json.dumps(mismatch)}",
-        )
+        mismatch = details.get("details", {}).get("mismatched")
+        message = "" if result.success else f"columns differ: {json.dumps(mismatch)}"
+        return CheckResult(**base, status=status, message=message)
     rows = details.get("details", {}).get("unexpected_rows") or details.get(
         "partial_unexpected_index_list", []
     )
+    broken = sorted({r[BROKEN_COLUMN] for r in rows if isinstance(r, dict) and BROKEN_COLUMN in r})
+    if broken:  # a grouped check names the columns its rows break
+        base["column"] = ",".join(broken)
     return CheckResult(
         **base,
-        status="pass" if result.success else "fail",
+        status=status,
         unexpected_count=_count(observed),
         rows=_plain(rows[:SAMPLE_ROWS]),
     )
-
-
-def _matched(checks: list[Check], validation_results) -> list[CheckResult]:
-    """Pair each check with its expectation's result (by the check name kept in ``meta``)."""
-    by_name = {r.expectation_config.meta["check"]: r for r in validation_results}
-    return [_outcome(check, by_name[check.name]) for check in checks]
 
 
 def _count(observed) -> int | None:
@@ -96,69 +118,109 @@ def _plain(rows) -> list:
     ]
 
 
-def _column_check(table) -> Check:
-    return Check(
-        "schema",
-        f"{table.name} columns",
-        table.name,
-        None,
-        CRITICAL,
-        "the table exists with exactly the columns of the schema",
-        "",
+def _error(configuration, suite: str, error: Exception) -> CheckResult:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return CheckResult(
+        **_info(configuration, suite),
+        status="error",
+        message=f"{error.__class__.__name__}: {text}",
     )
 
 
-def run_table_suites(url: str, checks: list[Check] | None = None) -> list[CheckResult]:
-    """Validate every table of the schema with its suite; return one result per check."""
-    import great_expectations as gx
+def _suite_results(validation) -> list[CheckResult]:
+    suite = validation.suite_name
+    return [_outcome(result, suite) for result in validation.results]
 
-    checks = sql_checks() if checks is None else checks
-    context = _quiet_context()
-    source = context.data_sources.add_or_update_sql(name="database", connection_string=url)
+
+def _run_checkpoint(context, name: str, run_id, batch_parameters: dict | None = None):
+    """Run checkpoint ``name``; if it cannot run as a whole, its validations one by one.
+
+    A validation that cannot run (a missing table, say) makes each of its checks an error,
+    and the others still count. Returns the results and the identifiers of the pages the
+    run adds to Data Docs (``None``: the whole site needs building).
+    """
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    checkpoint = context.checkpoints.get(name)
+    try:
+        outcome = checkpoint.run(batch_parameters=batch_parameters, run_id=run_id)
+    except Exception as error:  # any failure: find which validation it was
+        log.warning("checkpoint %s failed as a whole (%s); running its validations", name, error)
+    else:
+        pages = [
+            page
+            for key, validation in outcome.run_results.items()
+            for page in (key, ExpectationSuiteIdentifier(name=validation.suite_name))
+        ]
+        return [r for v in outcome.run_results.values() for r in _suite_results(v)], pages
     results = []
-    for table in Base.metadata.sorted_tables:
-        own = [c for c in checks if c.table == table.name]
-        planned = [_column_check(table), *own]
+    for definition in checkpoint.validation_definitions:
         try:
-            asset = source.add_table_asset(name=table.name, table_name=table.name)
-        except Exception as error:  # any failure to reach the table is an error
-            results += [_error(check, error) for check in planned]
+            validation = definition.run(
+                checkpoint_id=checkpoint.id,
+                batch_parameters=batch_parameters,
+                result_format=checkpoint.result_format,
+                run_id=run_id,
+            )
+        except Exception as error:  # a suite that cannot run: each of its checks an error
+            suite = definition.suite
+            results += [_error(e.configuration, suite.name, error) for e in suite.expectations]
             continue
-        suite = context.suites.add(gx.ExpectationSuite(name=table.name))
-        columns = [c.name for c in table.columns]
-        suite.add_expectation(
-            gx.expectations.ExpectTableColumnsToMatchSet(
-                column_set=columns, exact_match=True, meta={"check": planned[0].name}
-            )
-        )
-        for check in own:
-            suite.add_expectation(
-                gx.expectations.UnexpectedRowsExpectation(
-                    unexpected_rows_query=check.query,
-                    description=check.description,
-                    meta={"check": check.name},
-                )
-            )
-        definition = gx.ValidationDefinition(
-            name=table.name,
-            data=asset.add_batch_definition_whole_table("all"),
-            suite=suite,
-        )
-        try:
-            outcome = context.validation_definitions.add(definition).run(
-                result_format={"result_format": "COMPLETE"}
-            )
-        except Exception as error:  # a suite that cannot run is an error
-            results += [_error(check, error) for check in planned]
-            continue
-        results += _matched(planned, outcome.results)
-    return results
+        results += _suite_results(validation)
+    return results, None
 
 
-def _error(check: Check, error: Exception) -> CheckResult:
-    base = check.info()
-    message = f"{error.__class__.__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-    return CheckResult(**base, status="error", message=message)
+def run_checkpoints(engine: Engine, folder: Path | None = None) -> list[CheckResult]:
+    """Run both checkpoints of the GX project on ``engine``; return one result per check.
+
+    With ``folder``, GX's validation results go to ``folder/validations`` and its Data Docs
+    site, made to render offline (:mod:`cryoprotect.health.data_docs`), to
+    ``folder/data_docs``; without one, the results go to a temporary folder and no site is
+    built.
+    """
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    from cryoprotect.health.data_docs import make_offline
+
+    url = engine.url.render_as_string(hide_password=False)
+    frame = molecule_frame(engine)
+    run_id = RunIdentifier(run_name=RUN_NAME, run_time=datetime.now(UTC))
+    with tempfile.TemporaryDirectory(prefix="cryoprotect-health-") as scratch:
+        out = Path(folder) if folder is not None else Path(scratch)
+        context = open_project(project_dir(), url, out / VALIDATIONS, out / DATA_DOCS)
+        results, pages = _run_checkpoint(context, DATABASE_CHECKPOINT, run_id)
+        molecules, more = _run_checkpoint(
+            context, MOLECULES_CHECKPOINT, run_id, {"dataframe": frame}
+        )
+        if folder is not None:
+            prune_runs(out, KEEP_RUNS)
+            whole = pages is None or more is None
+            context.build_data_docs(resource_identifiers=None if whole else pages + more)
+            make_offline(out / DATA_DOCS)
+    by_id = frame.set_index("id", drop=False)[["id", "canonical_smiles", "inchikey"]]
+    for result in molecules:  # name the molecules, not the flag columns
+        ids = [int(row["id"]) for row in result.rows if "id" in row]
+        result.rows = _plain(by_id.loc[ids].to_dict("records"))
+    return results + molecules
+
+
+def prune_runs(folder: Path, keep: int) -> list[str]:
+    """Delete the validation results and Data Docs pages of all but the newest ``keep`` runs.
+
+    Returns
+    -------
+    list of str
+        The run times removed.
+    """
+    runs = {p.name for p in (folder / VALIDATIONS).glob("*/*/*") if p.is_dir()}
+    old = sorted(runs)[:-keep] if keep else sorted(runs)
+    for base in (folder / VALIDATIONS, folder / DATA_DOCS / VALIDATIONS):
+        for run in list(base.glob("*/*/*")):
+            if run.name in old:
+                shutil.rmtree(run)
+    return old
 
 
 def molecule_frame(engine: Engine) -> pd.DataFrame:
@@ -179,60 +241,3 @@ def molecule_frame(engine: Engine) -> pd.DataFrame:
         for key, stored in zip(computed, frame["inchikey"], strict=True)
     ]
     return frame
-
-
-MOLECULE_CHECKS = (
-    Check(
-        "invalid",
-        "molecules.canonical_smiles parses",
-        "molecules",
-        "canonical_smiles",
-        CRITICAL,
-        "a SMILES that RDKit cannot parse",
-        "",
-    ),
-    Check(
-        "invalid",
-        "molecules.inchikey agrees with the SMILES",
-        "molecules",
-        "inchikey",
-        CRITICAL,
-        "a stored InChIKey that differs from the one RDKit computes from the SMILES",
-        "",
-    ),
-)
-
-
-def run_molecule_suite(engine: Engine) -> list[CheckResult]:
-    """Check every molecule's SMILES and InChIKey with RDKit, as a dataframe suite."""
-    import great_expectations as gx
-
-    context = _quiet_context()
-    frame = molecule_frame(engine)
-    asset = context.data_sources.add_pandas("rdkit").add_dataframe_asset("molecules")
-    suite = context.suites.add(gx.ExpectationSuite(name="molecules (RDKit)"))
-    suite.add_expectation(
-        gx.expectations.ExpectColumnValuesToBeInSet(
-            column="smiles_parses", value_set=[True], meta={"check": MOLECULE_CHECKS[0].name}
-        )
-    )
-    suite.add_expectation(
-        gx.expectations.ExpectColumnValuesToBeInSet(
-            column="inchikey_agrees", value_set=[True], meta={"check": MOLECULE_CHECKS[1].name}
-        )
-    )
-    definition = gx.ValidationDefinition(
-        name="molecules (RDKit)",
-        data=asset.add_batch_definition_whole_dataframe("all"),
-        suite=suite,
-    )
-    outcome = context.validation_definitions.add(definition).run(
-        batch_parameters={"dataframe": frame},
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["id"]},
-    )
-    results = _matched(list(MOLECULE_CHECKS), outcome.results)
-    by_id = frame.set_index("id", drop=False)[["id", "canonical_smiles", "inchikey"]]
-    for result in results:  # name the molecules, not the flag columns
-        ids = [int(row["id"]) for row in result.rows]
-        result.rows = _plain(by_id.loc[ids].to_dict("records"))
-    return results

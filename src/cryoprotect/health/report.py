@@ -14,8 +14,9 @@ from sqlalchemy import Engine
 from cryoprotect.files import write_text_atomically
 from cryoprotect.health.checks import CRITICAL
 from cryoprotect.health.diagnostics import diagnostics
-from cryoprotect.health.expectations import CheckResult, run_molecule_suite, run_table_suites
+from cryoprotect.health.expectations import DATA_DOCS, CheckResult, run_checkpoints
 from cryoprotect.health.schema import schema_results
+from cryoprotect.health.sqlite import sqlite_results
 
 HISTORY = "history.jsonl"
 
@@ -30,6 +31,8 @@ class HealthReport:
     seconds: float
     results: list[CheckResult]
     diagnostics: dict = field(default_factory=dict)
+    data_docs: str | None = None
+    """The index page of the run's Great Expectations Data Docs, if they were built."""
 
     @property
     def problems(self) -> list[CheckResult]:
@@ -69,21 +72,32 @@ class HealthReport:
             "backend": self.backend,
             "checks": [r.to_dict() for r in self.results],
             "diagnostics": self.diagnostics,
+            "data_docs": self.data_docs,
         }
 
 
-def run_health(engine: Engine) -> HealthReport:
-    """Run every check (schema, integrity, invalid data) and the diagnostics on ``engine``."""
+def run_health(engine: Engine, folder: Path | None = None) -> HealthReport:
+    """Run every check (schema, integrity, invalid data) and the diagnostics on ``engine``.
+
+    The checks run as the checkpoints of the Great Expectations project
+    (:mod:`cryoprotect.health.expectations`); with ``folder``, their validation results and
+    Data Docs site are kept there (``validations/``, ``data_docs/``).
+    """
     start = time.perf_counter()
-    url = engine.url.render_as_string(hide_password=False)
-    results = schema_results(engine) + run_table_suites(url) + run_molecule_suite(engine)
+    found = diagnostics(engine)
+    results = (
+        schema_results(engine)
+        + run_checkpoints(engine, folder)
+        + sqlite_results(engine, found["integrity_check"])
+    )
     return HealthReport(
         database=engine.url.render_as_string(hide_password=True),
         backend=engine.dialect.name,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         seconds=time.perf_counter() - start,
         results=results,
-        diagnostics=diagnostics(engine),
+        diagnostics=found,
+        data_docs=str(folder / DATA_DOCS / "index.html") if folder is not None else None,
     )
 
 
@@ -174,7 +188,13 @@ def render_html(report: HealthReport, history: list[dict]) -> str:
         f"{summary['passed']} of {summary['checks']} checks passed, {summary['failed']} failed, "
         f"{summary['errors']} could not run; SQLite integrity check: "
         f"{html.escape(str(diag.get('integrity_check')))}.</p>"
-        "<h2>Checks</h2><table><tr><th>status</th><th>suite</th><th>check</th><th>table</th>"
+        + (
+            "<p>Every expectation and its result: <a href='data_docs/index.html'>Great "
+            "Expectations Data Docs</a> of this run.</p>"
+            if report.data_docs
+            else ""
+        )
+        + "<h2>Checks</h2><table><tr><th>status</th><th>suite</th><th>check</th><th>table</th>"
         "<th>column</th><th>severity</th><th>rows</th><th>detail</th></tr>"
         f"{checks}</table>"
         "<h2>Foreign keys without an index</h2>"

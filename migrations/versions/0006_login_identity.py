@@ -19,7 +19,8 @@ Other rules closed here (SQLite applies the same rules in ``cryoprotect.db.visib
   components are fixed: others' experiments, predictions and verifications depend on them;
 - an event trigger enables and forces Row Level Security on every table created later (and
   makes new views run with their caller's rights), so a table granted to the application
-  role stays unreadable until it has policies. ``alembic_version`` gets forced RLS too.
+  role stays unreadable until it has policies. ``alembic_version`` gets forced RLS too, and
+  every CryoProtect role may read it (commands check the schema revision first).
 
 Policies now call ``(SELECT cryoprotect_current_user())``, evaluated once per query. The
 upgrade needs a superuser on PostgreSQL (event triggers). The downgrade restores the previous
@@ -259,6 +260,8 @@ def upgrade() -> None:
         f'CREATE POLICY alembic_version_migrations ON alembic_version TO "{owner}" '
         "USING (true) WITH CHECK (true)"
     )
+    op.execute(f"GRANT SELECT ON alembic_version TO {READERS}, cryoprotect_service")
+    op.execute("CREATE POLICY alembic_version_select ON alembic_version FOR SELECT USING (true)")
     op.execute(SECURE_NEW)
     op.execute(
         "CREATE EVENT TRIGGER cryoprotect_secure_new_relations ON ddl_command_end "
@@ -272,6 +275,8 @@ def downgrade() -> None:
         op.execute("DROP EVENT TRIGGER IF EXISTS cryoprotect_secure_new_relations")
         op.execute("DROP FUNCTION IF EXISTS cryoprotect_secure_new_relations()")
         op.execute("DROP POLICY IF EXISTS alembic_version_migrations ON alembic_version")
+        op.execute("DROP POLICY IF EXISTS alembic_version_select ON alembic_version")
+        op.execute(f"REVOKE SELECT ON alembic_version FROM {READERS}, cryoprotect_service")
         op.execute("ALTER TABLE alembic_version NO FORCE ROW LEVEL SECURITY")
         op.execute("ALTER TABLE alembic_version DISABLE ROW LEVEL SECURITY")
         for table in PUBLISHED:

@@ -182,6 +182,12 @@ def verify(engine: Engine) -> RlsReport:
             f"Row Level Security is a PostgreSQL feature; this database is {engine.dialect.name}"
         )
     with engine.connect() as connection:
+        superuser = "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        if not connection.exec_driver_sql(superuser).scalar():
+            raise PermissionError(
+                "rls verify needs a superuser connection: it becomes throwaway logins "
+                "with SET SESSION AUTHORIZATION"
+            )
         report = RlsReport(audit=audit(connection))
         connection.rollback()  # end the audit's read before the probes' transaction
         transaction = connection.begin()

@@ -69,6 +69,7 @@ def test_a_persons_login_acts_as_that_person_whatever_it_sets(two_users, alice_l
                 raw.execute("UPDATE molecules SET name = 'x' WHERE name = 'bob''s'").rowcount == 0
             )
             assert raw.execute("DELETE FROM molecules WHERE name = 'bob''s'").rowcount == 0
+            assert raw.execute("UPDATE users SET display_name = 'Alice'").rowcount == 1  # own row
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 raw.execute(
                     "INSERT INTO experiments (property, value, unit, molecule_id, citation, "

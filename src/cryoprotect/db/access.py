@@ -36,48 +36,66 @@ ROLES = (APP_ROLE, REVIEWER_ROLE, SERVICE_ROLE)
 DELEGATE_ROLE = "cryoprotect_delegate"
 """Membership lets a login act for any user: for the service's own login, never for people."""
 
-_SWITCH = text(
-    "SELECT session_user AS login, cryoprotect_current_user() AS acting FROM "
-    "(SELECT set_config('role', :role, true), set_config(:setting, :user, true) OFFSET 0) AS s"
+_TRUSTED_KEY = "cryoprotect_trusted_login"
+_TRUSTED = (
+    "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname IN "
+    f"('{DELEGATE_ROLE}', '{SERVICE_ROLE}') AND pg_has_role(session_user, oid, 'MEMBER'))"
 )
-_KEEP_ROLE = text(
-    "SELECT session_user AS login, cryoprotect_current_user() AS acting FROM "
-    "(SELECT set_config(:setting, :user, true) OFFSET 0) AS s"
-)
+
+
+def trusted_login(connection: Connection) -> bool:
+    """Return whether ``connection``'s login may act for other users (PostgreSQL).
+
+    Members of :data:`DELEGATE_ROLE` or :data:`SERVICE_ROLE`, and superusers, may. The answer
+    is kept with the database connection, whose login does not change unless a superuser
+    changes the session user (then call :func:`forget_login`).
+    """
+    if _TRUSTED_KEY not in connection.info:
+        connection.info[_TRUSTED_KEY] = bool(connection.exec_driver_sql(_TRUSTED).scalar())
+    return connection.info[_TRUSTED_KEY]
+
+
+def forget_login(connection: Connection) -> None:
+    """Forget what :func:`trusted_login` knows: call it after ``SET SESSION AUTHORIZATION``."""
+    connection.info.pop(_TRUSTED_KEY, None)
 
 
 def act_as(connection: Connection, user_id: int | None, role: str | None = APP_ROLE) -> None:
     """Make the open transaction on ``connection`` act for ``user_id`` (``None``: nobody).
 
-    On PostgreSQL the transaction also switches to ``role`` (as ``SET LOCAL ROLE``; the login
+    On PostgreSQL the transaction also switches to ``role`` (``SET LOCAL ROLE``; the login
     must be a member of it), so the policies bind it even when the login could bypass them;
     ``role=None`` keeps the login role. Both last until the transaction ends. The database,
-    not this function, decides who the transaction acts for; a login that may not act for
-    ``user_id`` is refused.
+    not this function, decides who the transaction acts for: a trusted login (see
+    :func:`trusted_login`) acts for ``user_id``, any other login only as its own user, so
+    asking it to act for someone else is refused.
 
     Raises
     ------
     ValueError
         If ``role`` is not one of :data:`ROLES`.
     AccessDenied
-        If the login is a person's own login (it acts only as that person) and ``user_id`` is
-        someone else, or nobody.
+        If the login is a person's own login and ``user_id`` is someone else, or nobody.
     """
     if role is not None and role not in ROLES:
         raise ValueError(f"unknown role {role!r}; the roles are {', '.join(ROLES)}")
     if connection.dialect.name == "postgresql":
-        value = "" if user_id is None else str(int(user_id))
-        values = {"setting": USER_SETTING, "user": value}
-        statement = _KEEP_ROLE if role is None else _SWITCH
-        if role is not None:
-            values["role"] = role
-        row = connection.execute(statement, values).one()
-        if row.acting != user_id:
-            raise AccessDenied(
-                f"the login {row.login!r} acts only as user {row.acting}, not "
-                f"{'nobody' if user_id is None else f'user {user_id}'}: only the service's "
-                f"login ({DELEGATE_ROLE}) and operators may act for other users"
-            )
+        value = "" if user_id is None else str(int(user_id))  # an integer: safe to inline
+        switch = f"SET LOCAL ROLE {role}; " if role is not None else ""
+        setting = f"set_config('{USER_SETTING}', '{value}', true)"
+        if trusted_login(connection):
+            connection.exec_driver_sql(f"{switch}SELECT {setting}")  # one round trip
+        else:
+            connection.exec_driver_sql(switch + f"SELECT {setting}")
+            login, acting = connection.exec_driver_sql(
+                "SELECT session_user, cryoprotect_current_user()"
+            ).one()
+            if acting != user_id:
+                raise AccessDenied(
+                    f"the login {login!r} acts only as user {acting}, not "
+                    f"{'nobody' if user_id is None else f'user {user_id}'}: only the "
+                    f"service's login ({DELEGATE_ROLE}) and operators may act for other users"
+                )
     connection.info["cryoprotect_user_id"] = user_id
 
 

@@ -35,6 +35,7 @@ from cryoprotect.db.access import (
     SERVICE_ROLE,
     USER_SETTING,
     act_as,
+    forget_login,
 )
 from cryoprotect.db.visibility import AccessDenied
 from cryoprotect.security.probes import Fixture, Probe, attempt, run_matrix
@@ -298,6 +299,7 @@ def login_attacks(connection: Connection, fixture: Fixture) -> list[Probe]:
     def become(kind: str, statements: str = "") -> Callable[[], None]:
         def setup() -> None:
             connection.exec_driver_sql(f"SET LOCAL SESSION AUTHORIZATION {roles[kind]}")
+            forget_login(connection)  # trusted or not depends on the session user
             if statements:
                 connection.exec_driver_sql(
                     statements.format(setting=USER_SETTING, victim=owner, app=APP_ROLE)
@@ -351,4 +353,5 @@ def login_attacks(connection: Connection, fixture: Fixture) -> list[Probe]:
         ).rowcount
 
     attacker.attempt("users", "link the owner's user to its own login", person, relink)
+    forget_login(connection)
     return probes + attacker.probes

@@ -12,6 +12,7 @@ import pandas as pd
 import psycopg
 import pytest
 from sqlalchemy import Engine, func, select, text
+from tests.security.security_support import import_as
 from typer.testing import CliRunner
 
 from cryoprotect.cli.main import app
@@ -128,16 +129,9 @@ def test_an_operators_login_imports_seeds_suggests_and_registers_for_users(
 ):
     engine, _ = two_users
     _, eng = login("operator", "cryoprotect_app", "cryoprotect_service")
-    table = tmp_path / "lab.csv"
-    table.write_text(
-        "record_id,property,value,unit,smiles,citation\n"
-        "lab:1,tg,200,K,CC(C)(C)CC(O)CO,made-up test fixture\n"
-    )
-    url = eng.url.render_as_string(hide_password=False)
-    imported = runner.invoke(
-        app, ["--database-url", url, "import", "experiments", str(table), "--owner", "carol"]
-    )
+    imported = import_as(eng, tmp_path, "carol")
     assert imported.exit_code == 0, imported.output
+    url = eng.url.render_as_string(hide_password=False)
     seeded = runner.invoke(app, ["--database-url", url, "db", "seed", "--format", "json"])
     assert seeded.exit_code == 0, seeded.output
     assert '"experiments_added": 0' in seeded.output  # seeded already: nothing new

@@ -10,6 +10,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 from sqlalchemy import text
+from tests.security.security_support import import_as
 from typer.testing import CliRunner
 
 from cryoprotect.cli.main import app
@@ -124,15 +125,7 @@ def test_an_import_by_a_login_that_cannot_act_as_the_service_is_refused_whole(
 ):
     engine, _ = two_users
     _, person = login("person", "cryoprotect_app")
-    table = tmp_path / "lab.csv"
-    table.write_text(
-        "record_id,property,value,unit,smiles,citation\n"
-        "lab:1,tg,200,K,CC(C)(C)CC(O)CO,made-up test fixture\n"
-    )
-    url = person.url.render_as_string(hide_password=False)
-    result = runner.invoke(
-        app, ["--database-url", url, "import", "experiments", str(table), "--owner", "carol"]
-    )
+    result = import_as(person, tmp_path, "carol")
     assert result.exit_code == 1
     assert "refused by the access rules; nothing was imported" in result.output
     assert "permission denied to set role" in result.output

@@ -38,7 +38,7 @@ from cryoprotect.db.access import (
     forget_login,
 )
 from cryoprotect.db.visibility import AccessDenied
-from cryoprotect.security.probes import Fixture, Probe, attempt, run_matrix
+from cryoprotect.security.probes import Fixture, Probe, attempt, role_of, run_matrix
 
 FORGERIES = {
     "set_config": "SELECT set_config('{setting}', '{victim}', false)",
@@ -172,7 +172,7 @@ class _Attacker:
         self.probes: list[Probe] = []
 
     def act(self, actor: str) -> None:
-        role = {"reviewer": REVIEWER_ROLE, "service": SERVICE_ROLE}.get(actor, APP_ROLE)
+        role = role_of(actor)
         act_as(self.connection, self.fixture.users.get(actor), role)
 
     def attempt(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from cryoprotect.db.access import refused
+from cryoprotect.db.access import APP_ROLE, REVIEWER_ROLE, SERVICE_ROLE, refused
 from cryoprotect.db.schema import Base
 
 ACTORS = ("owner", "other", "anonymous", "grantee", "reviewer", "service")
@@ -63,6 +63,11 @@ class Fixture:
     def public_molecule(self) -> int:
         """The other user's public molecule."""
         return self.public["molecule"]
+
+
+def role_of(actor: str) -> str:
+    """Return the database role a matrix actor acts in."""
+    return {"reviewer": REVIEWER_ROLE, "service": SERVICE_ROLE}.get(actor, APP_ROLE)
 
 
 def table_order() -> list[str]:

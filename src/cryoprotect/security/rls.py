@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from cryoprotect.db.access import APP_ROLE, REVIEWER_ROLE, SERVICE_ROLE, act_as, bind, refused
+from cryoprotect.db.access import act_as, bind, refused
 from cryoprotect.db.schema import Base
 from cryoprotect.db.visibility import AccessDenied
 from cryoprotect.security.attacks import login_attacks, relation_attacks, rule_attacks
@@ -31,6 +31,7 @@ from cryoprotect.security.probes import (
     expected,
     inserts,
     make_fixture,
+    role_of,
     run_matrix,
     table_order,
 )
@@ -93,7 +94,7 @@ def access_matrix(connection: Connection, fixture: Fixture) -> list[Probe]:
     """Try every operation on every table as every actor, through :func:`act_as`."""
     probes = []
     for actor in ACTORS:
-        role = {"reviewer": REVIEWER_ROLE, "service": SERVICE_ROLE}.get(actor, APP_ROLE)
+        role = role_of(actor)
 
         def setup(actor=actor, role=role) -> None:
             act_as(connection, fixture.users.get(actor), role)
@@ -148,7 +149,7 @@ def orm_access_matrix(engine: Engine) -> list[Probe]:
         target = "tg" if table == "properties" else fixture.rows[table]
         for operation in OPERATIONS:
             for actor in ACTORS:
-                role = {"reviewer": REVIEWER_ROLE, "service": SERVICE_ROLE}.get(actor, APP_ROLE)
+                role = role_of(actor)
                 with Session(engine) as session:
                     session.begin()
                     bind(session, fixture.users.get(actor), role)

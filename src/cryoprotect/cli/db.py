@@ -91,3 +91,29 @@ def repair(
     emit({"dry_run": dry_run, "actions": [a.to_dict() for a in actions]}, fmt, lines)
     if any(a.action == "reported" for a in actions):
         raise typer.Exit(code=1)
+
+
+@app.command("link-login")
+def link_login(
+    ctx: typer.Context,
+    username: str = typer.Argument(..., help="The user (users.username)."),
+    login: str = typer.Argument(None, help="The person's own PostgreSQL login role."),
+    unlink: bool = typer.Option(False, help="Remove the user's login instead."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Make LOGIN the PostgreSQL login of USERNAME: its sessions act as that user only.
+
+    Refuses a login that may act for others or bypass the access rules (a superuser, or a
+    member of cryoprotect_service or cryoprotect_delegate). Runs as cryoprotect_service, so
+    it needs an operator's login.
+    """
+    from cryoprotect.db.access import link_login as link
+    from cryoprotect.db.visibility import AccessDenied
+
+    if (login is None) != unlink:
+        fail("give either LOGIN or --unlink", fmt)
+    try:
+        link(engine(ctx), username, login)
+    except (LookupError, ValueError, AccessDenied) as error:
+        fail(str(error), fmt)
+    emit({"username": username, "login": login}, fmt, [f"{username}: login {login or 'none'}"])

@@ -104,11 +104,14 @@ class _Writer:
             name=record.values["name"] or None,
             composition_key=key,
             owner_id=self.owner.id,
-            visibility=self.visibility,
+            visibility="private",  # a public mixture's components are fixed: publish after
             components=[MixtureComponent(molecule_id=m, amount=a, unit=u) for m, a, u in parts],
         )
         self.session.add(mixture)
         self.session.flush()
+        if self.visibility != "private":
+            mixture.visibility = self.visibility
+            self.session.flush()
         self.result.mixtures_added += 1
         return mixture.id
 

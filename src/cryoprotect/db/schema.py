@@ -122,7 +122,11 @@ def _visibility() -> Mapped[str]:
 
 
 class User(Base):
-    """A person (or a system account such as the owner of the reference data)."""
+    """A person (or a system account such as the owner of the reference data).
+
+    ``db_role`` names the person's own PostgreSQL login: a session of that login acts as this
+    user and no other (see :mod:`cryoprotect.db.access`).
+    """
 
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(_in("kind", USER_KINDS), name="kind"),)
@@ -132,6 +136,7 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     kind: Mapped[str] = mapped_column(String(16), nullable=False, server_default="person")
+    db_role: Mapped[str | None] = mapped_column(String(63), unique=True)
     created_at: Mapped[datetime] = _now()
 
 

@@ -7,7 +7,13 @@ SQLite has no Row Level Security, so a session acting for a user (see
 - every ORM ``UPDATE`` and ``DELETE`` statement touches only rows the user may write;
 - every flush checks each new, changed and deleted object (:class:`AccessDenied` if one
   breaks a rule), including what it points at: no forged owner, no component in someone
-  else's mixture, no reference to a molecule, mixture or experiment the user cannot see.
+  else's mixture, no reference to a molecule, mixture or experiment the user cannot see, nor
+  to a prediction that is not the user's own;
+- a user changes only the display name and e-mail of their own ``users`` row;
+- a public molecule, mixture or experiment is not deleted or made private, its identifying
+  columns do not change (only those in :data:`PUBLISHED`), and a public mixture's
+  components are fixed: others' rows may depend on them. ORM ``UPDATE`` statements skip
+  public rows altogether; change a public row's name through its object.
 
 Raw SQL (``text()``, driver connections) bypasses these rules on SQLite: only PostgreSQL
 enforces them below the application.
@@ -36,6 +42,10 @@ from cryoprotect.db.schema import (
 
 OWNED = (Molecule, Mixture, Experiment, Prediction)
 REFERENCE = (User, PropertyDef, ModelVersion)
+PUBLISHED = {Molecule: {"name"}, Mixture: {"name"}, Experiment: {"notes"}}
+"""Models whose public rows others depend on, and the columns their owner may still change."""
+USER_EDITABLE = {"display_name", "email"}
+"""The columns of their own ``users`` row a user may change."""
 
 
 class AccessDenied(PermissionError):
@@ -75,30 +85,32 @@ def visible(model, user: int | None) -> ColumnElement[bool]:
     if model is Prediction:
         return Prediction.owner_id == user
     if model is LabVerification:
-        return or_(
-            LabVerification.verifier_id == user,
-            LabVerification.experiment_id.in_(
-                select(Experiment.id).where(visible(Experiment, user))
-            ),
-        )
+        return LabVerification.verifier_id == user
     return or_(Share.owner_id == user, Share.grantee_id == user)
+
+
+def _draft_mixtures(user: int | None):
+    return select(Mixture.id).where(Mixture.owner_id == user, Mixture.visibility != "public")
 
 
 def writable(model, user: int | None, deleting: bool = False) -> ColumnElement[bool]:
     """Return the condition under which ``user`` may update (or delete) a row of ``model``.
 
-    Users may edit their own ``users`` row but not delete it.
+    Users may edit their own ``users`` row but not delete it. Public rows of the
+    :data:`PUBLISHED` models are not written by ORM ``UPDATE``/``DELETE`` statements at all.
     """
     if model is User:
         return false() if deleting else User.id == user
     if model in (PropertyDef, ModelVersion):
         return false()
+    if model in PUBLISHED:
+        return (model.owner_id == user) & (model.visibility != "public")
     if model in OWNED or model is Share:
         return model.owner_id == user
     if model is MoleculeSynonym:
         return MoleculeSynonym.molecule_id.in_(select(Molecule.id).where(Molecule.owner_id == user))
     if model is MixtureComponent:
-        return MixtureComponent.mixture_id.in_(select(Mixture.id).where(Mixture.owner_id == user))
+        return MixtureComponent.mixture_id.in_(_draft_mixtures(user))
     return LabVerification.verifier_id == user
 
 
@@ -146,6 +158,41 @@ def _exists(session: Session, model, ident, condition) -> bool:
         return session.scalar(select(model.id).where(model.id == ident, condition)) is not None
 
 
+def _changed(obj) -> set[str]:
+    """Return the names of the columns of ``obj`` changed since it was loaded."""
+    state = inspect(obj)
+    return {a.key for a in state.mapper.column_attrs if state.attrs[a.key].history.has_changes()}
+
+
+def _stored(obj, key: str):
+    """Return the value of ``obj``'s column ``key`` as it is stored (before this change)."""
+    history = inspect(obj).attrs[key].history
+    return history.deleted[0] if history.deleted else getattr(obj, key)
+
+
+def _check_change(obj) -> str | None:
+    """Return why the acting user may not change the stored ``obj`` this way, or ``None``."""
+    model = type(obj)
+    if model is User and not _changed(obj) <= USER_EDITABLE:
+        fields = ", ".join(sorted(_changed(obj) - USER_EDITABLE))
+        return f"a user may change only their display name and e-mail, not {fields}"
+    if model in PUBLISHED and _stored(obj, "visibility") == "public":
+        fixed = _changed(obj) - PUBLISHED[model]
+        if fixed:
+            return f"row {obj.id} is public, so its {', '.join(sorted(fixed))} may not change"
+    return None
+
+
+def _check_delete(obj) -> str | None:
+    """Return why the acting user may not delete the stored ``obj``, or ``None``."""
+    model = type(obj)
+    if model in REFERENCE:
+        return "only the service role deletes it"
+    if model in PUBLISHED and _stored(obj, "visibility") == "public":
+        return f"row {obj.id} is public: others' rows may depend on it"
+    return None
+
+
 def _check(session: Session, obj, user: int | None) -> str | None:
     """Return why ``user`` may not store ``obj`` as it now is, or ``None`` when it may."""
     model = type(obj)
@@ -165,8 +212,8 @@ def _check(session: Session, obj, user: int | None) -> str | None:
     ):
         return f"molecule {obj.molecule_id} is not the acting user's"
     if model is MixtureComponent:
-        if not _exists(session, Mixture, obj.mixture_id, Mixture.owner_id == user):
-            return f"mixture {obj.mixture_id} is not the acting user's"
+        if not _exists(session, Mixture, obj.mixture_id, Mixture.id.in_(_draft_mixtures(user))):
+            return f"mixture {obj.mixture_id} is not the acting user's, or it is public"
         if not _exists(session, Molecule, obj.molecule_id, visible(Molecule, user)):
             return f"molecule {obj.molecule_id} is not visible to user {user}"
     if model is LabVerification:
@@ -174,6 +221,8 @@ def _check(session: Session, obj, user: int | None) -> str | None:
             return "only the verifier writes a verification"
         if not _exists(session, Experiment, obj.experiment_id, visible(Experiment, user)):
             return f"experiment {obj.experiment_id} is not visible to user {user}"
+        if not _exists(session, Prediction, obj.prediction_id, visible(Prediction, user)):
+            return f"prediction {obj.prediction_id} is not the acting user's"
     if model is Share:
         for column, target in (
             ("molecule_id", Molecule),
@@ -186,19 +235,20 @@ def _check(session: Session, obj, user: int | None) -> str | None:
     return None
 
 
-def _was_writable(obj, user: int | None) -> bool:
+def _was_writable(session: Session, obj, user: int | None) -> bool:
     """Whether the stored version of a changed or deleted object was the user's to write."""
-    state = inspect(obj)
     model = type(obj)
+    if model is MixtureComponent:  # a public mixture's components are fixed
+        return _exists(
+            session, Mixture, _stored(obj, "mixture_id"), Mixture.id.in_(_draft_mixtures(user))
+        )
     key = {
         User: "id",
         LabVerification: "verifier_id",
     }.get(model, "owner_id" if model in OWNED or model is Share else None)
     if key is None:
-        return True  # synonyms and components: judged by their (checked) parent
-    history = state.attrs[key].history
-    stored = history.deleted[0] if history.deleted else getattr(obj, key)
-    return user is not None and stored == user
+        return True  # synonyms: judged by their (checked) molecule
+    return user is not None and _stored(obj, key) == user
 
 
 def _guard_flush(session: Session, actor: Actor) -> None:
@@ -214,11 +264,14 @@ def _guard_flush(session: Session, actor: Actor) -> None:
         table = type(obj).__tablename__
         if actor.role == "cryoprotect_reviewer":
             raise AccessDenied(f"the reviewer role may not {operation} {table}")
-        if operation != "insert" and not _was_writable(obj, user):
+        if operation != "insert" and not _was_writable(session, obj, user):
             raise AccessDenied(f"user {user} may not {operation} this row of {table}")
-        reason = None if operation == "delete" else _check(session, obj, user)
-        if operation == "delete" and type(obj) in REFERENCE:
-            reason = "only the service role deletes it"
+        if operation == "delete":
+            reason = _check_delete(obj)
+        else:
+            reason = _check(session, obj, user)
+            if operation == "update":
+                reason = reason or _check_change(obj)
         if reason:
             raise AccessDenied(f"user {user} may not {operation} {table}: {reason}")
 

@@ -1,77 +1,69 @@
-"""Verify Row Level Security on a live PostgreSQL database: an audit and an access matrix.
+"""Verify Row Level Security on a live PostgreSQL database: audit, access matrix, attacks.
 
-The audit checks that every table of the schema has RLS enabled and forced, has policies,
-and is owned by a role that is not a superuser (a superuser owner would ignore them).
-
-The access matrix creates made-up probe rows (users, a private molecule, mixture,
-experiment, prediction, verification, synonym, component and share of one user, some of them
-shared with another) inside one transaction, tries select, insert, update and delete on
-every table as each actor, and rolls everything back, so a production database is left as
-it was. The connection must be allowed to ``SET ROLE`` to every CryoProtect role (a
-superuser, or the migration role).
+The audit (:mod:`cryoprotect.security.audit`) checks every relation of the database. The
+access matrix creates made-up probe rows (:mod:`cryoprotect.security.probes`) inside one
+transaction and tries select, insert, update and delete on every table as each actor; the
+attacks (:mod:`cryoprotect.security.attacks`) try to forge an identity from a person's login
+and to break the rules in the ways people have found. Everything is rolled back, so a
+production database is left as it was. The connection must be a superuser's: it becomes
+throwaway logins with ``SET SESSION AUTHORIZATION``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from cryoprotect.db.access import APP_ROLE, REVIEWER_ROLE, SERVICE_ROLE, act_as, bind, refused
+from cryoprotect.db.access import act_as, bind, refused
 from cryoprotect.db.schema import Base
 from cryoprotect.db.visibility import AccessDenied
+from cryoprotect.security.attacks import login_attacks, relation_attacks, rule_attacks
+from cryoprotect.security.audit import audit
+from cryoprotect.security.probes import (
+    ACTORS,
+    OPERATIONS,
+    UPDATED_COLUMN,
+    Fixture,
+    Probe,
+    expected,
+    inserts,
+    make_fixture,
+    role_of,
+    run_matrix,
+    table_order,
+)
 
-ACTORS = ("owner", "other", "anonymous", "grantee", "reviewer", "service")
-OPERATIONS = ("select", "insert", "update", "delete")
-REFERENCE = ("users", "properties", "model_versions")
-"""Tables everyone reads and only the service role writes (a user may update their own row)."""
-
-
-@dataclass
-class Probe:
-    """The outcome of one attempt: what happened against what the rules expect."""
-
-    table: str
-    operation: str
-    actor: str
-    allowed: bool
-    expected: bool
-    detail: str = ""
-
-    @property
-    def leak(self) -> bool:
-        """Allowed although the rules deny it."""
-        return self.allowed and not self.expected
-
-    @property
-    def blocked(self) -> bool:
-        """Denied although the rules allow it."""
-        return self.expected and not self.allowed
+__all__ = ["ACTORS", "OPERATIONS", "Probe", "RlsReport", "access_matrix", "verify"]
 
 
 @dataclass
 class RlsReport:
-    """The audit's problems per table and the access matrix."""
+    """The audit's problems per relation, the access matrix and the attacks."""
 
     audit: dict[str, list[str]] = field(default_factory=dict)
     probes: list[Probe] = field(default_factory=list)
+    attacks: list[Probe] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        """No audit problem, no leak and no wrongly blocked access."""
-        return not any(self.audit.values()) and not any(p.leak or p.blocked for p in self.probes)
+        """No audit problem, no leak and no wrongly blocked access, in the matrix or attacks."""
+        tried = self.probes + self.attacks
+        return not any(self.audit.values()) and not any(p.leak or p.blocked for p in tried)
 
     def to_dict(self) -> dict:
         """Return the report as JSON-ready data."""
+        tried = self.probes + self.attacks
         return {
             "passed": self.passed,
+            "probes": len(tried),
             "audit": self.audit,
-            "leaks": [asdict(p) for p in self.probes if p.leak],
-            "blocked": [asdict(p) for p in self.probes if p.blocked],
+            "leaks": [asdict(p) for p in tried if p.leak],
+            "blocked": [asdict(p) for p in tried if p.blocked],
             "matrix": [asdict(p) for p in self.probes],
+            "attacks": [asdict(p) for p in self.attacks],
         }
 
     def matrix_lines(self) -> list[str]:
@@ -98,258 +90,16 @@ class RlsReport:
         return lines
 
 
-def table_order() -> list[str]:
-    """Return the schema's tables, parents first."""
-    return [table.name for table in Base.metadata.sorted_tables]
-
-
-def audit(connection: Connection) -> dict[str, list[str]]:
-    """Return, per table of the schema, what is wrong with its RLS set-up (empty lists: none)."""
-    rows = connection.execute(
-        text(
-            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, r.rolsuper, "
-            "(SELECT count(*) FROM pg_policies p WHERE p.schemaname = 'public' "
-            "AND p.tablename = c.relname) AS policies "
-            "FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
-            "WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace"
-        )
-    ).all()
-    found = {row.relname: row for row in rows}
-    problems: dict[str, list[str]] = {}
-    for table in table_order():
-        row = found.get(table)
-        issues = []
-        if row is None:
-            issues.append("table is missing")
-        else:
-            if not row.relrowsecurity:
-                issues.append("row level security is not enabled")
-            if not row.relforcerowsecurity:
-                issues.append("row level security is not forced")
-            if not row.policies:
-                issues.append("no policies")
-            if row.rolsuper:
-                issues.append("owned by a superuser, which ignores the policies")
-        problems[table] = issues
-    return problems
-
-
-@dataclass
-class _Fixture:
-    """Ids of the made-up probe rows."""
-
-    users: dict[str, int]
-    rows: dict[str, int]
-    public_molecule: int
-
-
-def _insert(connection: Connection, sql: str, **values) -> int:
-    return connection.execute(text(sql + " RETURNING id"), values).scalar_one()
-
-
-def _fixture(connection: Connection) -> _Fixture:
-    """Create the probe rows (as the connecting role, which bypasses RLS)."""
-    users = {
-        actor: _insert(
-            connection,
-            "INSERT INTO users (username, kind) VALUES (:name, 'person')",
-            name=f"rls-verify-{actor}",
-        )
-        for actor in ("owner", "other", "grantee", "reviewer")
-    }
-    owner, grantee = users["owner"], users["grantee"]
-    public = _insert(
-        connection,
-        "INSERT INTO molecules (inchikey, canonical_smiles, formula, molecular_weight, owner_id, "
-        "visibility) VALUES ('RLSVERIFYPUBLI-UHFFFAOYSA-N', 'CO', 'CH4O', 32.04, :o, 'public')",
-        o=users["other"],
-    )
-    rows = {
-        "molecules": _insert(
-            connection,
-            "INSERT INTO molecules (inchikey, canonical_smiles, formula, molecular_weight, "
-            "owner_id) VALUES ('RLSVERIFYPRIVA-UHFFFAOYSA-N', 'CCO', 'C2H6O', 46.07, :o)",
-            o=owner,
-        )
-    }
-    molecule = rows["molecules"]
-    rows["molecule_synonyms"] = _insert(
-        connection,
-        "INSERT INTO molecule_synonyms (molecule_id, synonym) VALUES (:m, 'rls verify')",
-        m=molecule,
-    )
-    rows["mixtures"] = _insert(
-        connection,
-        "INSERT INTO mixtures (composition_key, owner_id) VALUES ('rls-verify', :o)",
-        o=owner,
-    )
-    rows["mixture_components"] = _insert(
-        connection,
-        "INSERT INTO mixture_components (mixture_id, molecule_id, amount, unit) "
-        "VALUES (:x, :m, 1, 'level')",
-        x=rows["mixtures"],
-        m=molecule,
-    )
-    rows["experiments"] = _insert(
-        connection,
-        "INSERT INTO experiments (property, value, unit, molecule_id, citation, owner_id) "
-        "VALUES ('tg', 200, 'K', :m, 'made-up probe row', :o)",
-        m=molecule,
-        o=owner,
-    )
-    rows["model_versions"] = _insert(
-        connection,
-        "INSERT INTO model_versions (property, version) VALUES ('tg', 'rls-verify')",
-    )
-    rows["predictions"] = _insert(
-        connection,
-        "INSERT INTO predictions (model_version_id, molecule_id, value, owner_id) "
-        "VALUES (:v, :m, 200, :o)",
-        v=rows["model_versions"],
-        m=molecule,
-        o=owner,
-    )
-    rows["lab_verifications"] = _insert(
-        connection,
-        "INSERT INTO lab_verifications (experiment_id, prediction_id, verifier_id) "
-        "VALUES (:e, :p, :o)",
-        e=rows["experiments"],
-        p=rows["predictions"],
-        o=owner,
-    )
-    shared = (("molecule_id", "molecules"), ("mixture_id", "mixtures"))
-    for column, target in (*shared, ("experiment_id", "experiments")):  # the last is probed
-        rows["shares"] = _insert(
-            connection,
-            f"INSERT INTO shares (owner_id, grantee_id, {column}) VALUES (:o, :g, :t)",
-            o=owner,
-            g=grantee,
-            t=rows[target],
-        )
-    rows["users"] = owner
-    return _Fixture(users, rows, public)
-
-
-def _inserts(fixture: _Fixture) -> dict[str, dict]:
-    """Per table, the values of a new row claiming the owner's ownership or their rows."""
-    owner, rows = fixture.users["owner"], fixture.rows
-    molecule = {
-        "inchikey": "RLSVERIFYNEWMO-UHFFFAOYSA-N",
-        "canonical_smiles": "CCCO",
-        "formula": "C3H8O",
-        "molecular_weight": 60.1,
-        "owner_id": owner,
-    }
-    measurement = {"property": "tg", "unit": "K", "citation": "made-up probe row"}
-    return {
-        "users": {"username": "rls-verify-new"},
-        "properties": {
-            "code": "rlsverify",
-            "name": "probe",
-            "unit": "K",
-            "min_value": 0,
-            "max_value": 1,
-            "description": "probe",
-            "in_solution": False,
-        },
-        "model_versions": {"property": "tg", "version": "rls-verify-new"},
-        "molecules": molecule,
-        "molecule_synonyms": {"molecule_id": rows["molecules"], "synonym": "rls new"},
-        "mixtures": {"composition_key": "rls-verify-new", "owner_id": owner},
-        "mixture_components": {
-            "mixture_id": rows["mixtures"],
-            "molecule_id": fixture.public_molecule,
-            "amount": 2,
-            "unit": "level",
-        },
-        "experiments": measurement
-        | {"value": 210, "molecule_id": rows["molecules"], "owner_id": owner},
-        "predictions": {
-            "model_version_id": rows["model_versions"],
-            "molecule_id": rows["molecules"],
-            "value": 210,
-            "owner_id": owner,
-        },
-        "lab_verifications": {"experiment_id": rows["experiments"], "verifier_id": owner},
-        "shares": {
-            "owner_id": owner,
-            "grantee_id": fixture.users["other"],
-            "molecule_id": rows["molecules"],
-        },
-    }
-
-
-def expected(table: str, operation: str, actor: str) -> bool:
-    """Return whether the rules allow ``actor`` to ``operation`` the owner's row of ``table``.
-
-    The owner's rows are private; the molecule, mixture and experiment are shared with the
-    grantee, which makes their synonyms, components and verifications visible too.
-    """
-    if actor == "service":
-        return True
-    if table in REFERENCE:
-        if operation == "select":
-            return True
-        return table == "users" and operation == "update" and actor == "owner"
-    if actor == "owner":
-        return True
-    if actor == "grantee" and operation == "select":
-        return table != "predictions"
-    return False
-
-
-def _attempt(connection: Connection, action: Callable[[], int]) -> tuple[bool, str]:
-    """Run ``action`` in a savepoint; return whether RLS let it through, and why not."""
-    savepoint = connection.begin_nested()
-    try:
-        affected = action()
-        return affected > 0, "" if affected > 0 else "no row visible"
-    except DBAPIError as error:
-        if refused(error):
-            return False, str(error.orig).splitlines()[0]
-        return True, f"passed the policies, stopped by: {str(error.orig).splitlines()[0]}"
-    finally:
-        savepoint.rollback()
-
-
-def _as(connection: Connection, actor: str, fixture: _Fixture) -> None:
-    role = {"reviewer": REVIEWER_ROLE, "service": SERVICE_ROLE}.get(actor, APP_ROLE)
-    act_as(connection, fixture.users.get(actor), role)
-
-
-def access_matrix(connection: Connection) -> list[Probe]:
-    """Try every operation on every table as every actor; return the probes (rolled back)."""
-    fixture = _fixture(connection)
-    inserts = _inserts(fixture)
+def access_matrix(connection: Connection, fixture: Fixture) -> list[Probe]:
+    """Try every operation on every table as every actor, through :func:`act_as`."""
     probes = []
-    for table in table_order():
-        key = "code" if table == "properties" else "id"
-        target = "tg" if table == "properties" else fixture.rows[table]
-        insert = Base.metadata.tables[table].insert().values(inserts[table])
-        statements = {
-            "select": (f"SELECT count(*) FROM {table} WHERE {key} = :t", {"t": target}),  # noqa: S608
-            "insert": None,
-            "update": (f"UPDATE {table} SET {key} = {key} WHERE {key} = :t", {"t": target}),  # noqa: S608
-            "delete": (f"DELETE FROM {table} WHERE {key} = :t", {"t": target}),  # noqa: S608
-        }
-        for operation, statement in statements.items():
-            for actor in ACTORS:
+    for actor in ACTORS:
+        role = role_of(actor)
 
-                def action(statement=statement, operation=operation, actor=actor, insert=insert):
-                    _as(connection, actor, fixture)
-                    if statement is None:
-                        connection.execute(insert)  # refused rows raise
-                        return 1
-                    result = connection.execute(text(statement[0]), statement[1])
-                    return result.scalar_one() if operation == "select" else result.rowcount
+        def setup(actor=actor, role=role) -> None:
+            act_as(connection, fixture.users.get(actor), role)
 
-                allowed, detail = _attempt(connection, action)
-                connection.exec_driver_sql("RESET ROLE")
-                probes.append(
-                    Probe(
-                        table, operation, actor, allowed, expected(table, operation, actor), detail
-                    )
-                )
+        probes += run_matrix(connection, fixture, actor, setup, like=actor)
     return probes
 
 
@@ -367,8 +117,9 @@ def _orm_attempt(session: Session, model, operation: str, target, values: dict):
             session.add(model(**values))
             session.flush()
             return True, ""
+        column = getattr(model, UPDATED_COLUMN.get(model.__tablename__, key.key))
         change = (
-            update(model).where(key == target).values({key.key: target})
+            update(model).where(key == target).values({column: column})
             if operation == "update"
             else delete(model).where(key == target)
         )
@@ -392,18 +143,18 @@ def orm_access_matrix(engine: Engine) -> list[Probe]:
     are committed first, so run it on a scratch database.
     """
     with engine.begin() as connection:
-        fixture = _fixture(connection)
-    inserts, models, probes = _inserts(fixture), _models(), []
+        fixture = make_fixture(connection)
+    values, models, probes = inserts(fixture), _models(), []
     for table in table_order():
         target = "tg" if table == "properties" else fixture.rows[table]
         for operation in OPERATIONS:
             for actor in ACTORS:
-                role = {"reviewer": REVIEWER_ROLE, "service": SERVICE_ROLE}.get(actor, APP_ROLE)
+                role = role_of(actor)
                 with Session(engine) as session:
                     session.begin()
                     bind(session, fixture.users.get(actor), role)
                     allowed, detail = _orm_attempt(
-                        session, models[table], operation, target, inserts[table]
+                        session, models[table], operation, target, values[table]
                     )
                     session.rollback()
                 probes.append(
@@ -415,23 +166,40 @@ def orm_access_matrix(engine: Engine) -> list[Probe]:
 
 
 def verify(engine: Engine) -> RlsReport:
-    """Audit the database behind ``engine`` and run the access matrix; change nothing.
+    """Audit the database behind ``engine``, run the access matrix and the attacks.
+
+    Nothing is changed: the probe rows, throwaway roles, tables and views live in one
+    transaction that is rolled back.
 
     Raises
     ------
     ValueError
         If the database is not PostgreSQL.
+    PermissionError
+        If the connection is not a superuser's.
     """
     if engine.dialect.name != "postgresql":
         raise ValueError(
             f"Row Level Security is a PostgreSQL feature; this database is {engine.dialect.name}"
         )
     with engine.connect() as connection:
+        superuser = "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        if not connection.exec_driver_sql(superuser).scalar():
+            raise PermissionError(
+                "rls verify needs a superuser connection: it becomes throwaway logins "
+                "with SET SESSION AUTHORIZATION"
+            )
         report = RlsReport(audit=audit(connection))
         connection.rollback()  # end the audit's read before the probes' transaction
         transaction = connection.begin()
         try:
-            report.probes = access_matrix(connection)
+            fixture = make_fixture(connection)
+            report.probes = access_matrix(connection, fixture)
+            report.attacks = (
+                login_attacks(connection, fixture)
+                + rule_attacks(connection, fixture)
+                + relation_attacks(connection, fixture)
+            )
         finally:
             transaction.rollback()
     return report

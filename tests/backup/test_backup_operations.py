@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import select, text
 
 from conftest import REFERENCE_DIR
-from cryoprotect.backup import sqlite_backend
 from cryoprotect.backup.archive import CorruptArchiveError
 from cryoprotect.backup.consistency import InconsistentRestoreError
 from cryoprotect.backup.manifest import MANIFEST
@@ -192,11 +191,36 @@ def test_unknown_tables_are_named(seeded, store):
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_large_sqlite_database_goes_through_files_not_memory(seeded, store, monkeypatch):
-    monkeypatch.setattr(sqlite_backend, "IN_MEMORY_LIMIT", 0)  # every database counts as large
+def test_a_sqlite_database_in_wal_mode_is_copied_with_the_backup_api(seeded, store):
+    with seeded.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode = WAL").scalar() == "wal"
     before = state(seeded)
     manifest = create_backup(seeded, store)
     assert verify_backup(store, manifest.id) == []
     _change(seeded)
     restore_backup(seeded, store, manifest.id, force=True, check_health=False)
     assert state(seeded) == before
+
+
+def test_an_edited_row_count_fails_verify_and_restore_before_anything_is_written(seeded, store):
+    manifest = create_backup(seeded, store)
+    path = Path(store.root) / manifest.id / MANIFEST
+    data = json.loads(path.read_text())
+    data["tables"]["experiments"] += 1  # the archive itself is intact
+    path.write_text(json.dumps(data))
+    problems = verify_backup(store, manifest.id)
+    assert problems == ["experiments: 1053 rows in the backup, its manifest says 1054"]
+    _change(seeded)
+    changed = state(seeded)
+    with pytest.raises(CorruptArchiveError, match="experiments: 1053 rows in the backup"):
+        restore_backup(seeded, store, manifest.id, force=True, check_health=False)
+    assert state(seeded) == changed
+
+
+def test_the_outcome_counts_what_was_replaced_and_the_quick_health_checks(seeded, store):
+    manifest = create_backup(seeded, store)
+    _change(seeded)  # 53 experiments deleted, one user added
+    outcome = restore_backup(seeded, store, manifest.id, force=True)
+    assert outcome.replaced["experiments"] == 1000 and outcome.rows["experiments"] == 1053
+    assert outcome.replaced["users"] == outcome.rows["users"] + 1
+    assert outcome.health == {"healthy": True, "problems": [], "scope": "schema and references"}

@@ -305,7 +305,6 @@ def _configure(data: Path, archive: Path, sockets: Path, port: int, target: date
         f'restore_command = \'cp "{archive}/%f" "%p"\'\n{goal}\n'
         "recovery_target_action = 'promote'\narchive_mode = off\nhot_standby = off\n"
         "fsync = off\nmax_connections = 20\nshared_preload_libraries = ''\n"
-        "hba_file = 'pg_hba.conf'\nident_file = 'pg_ident.conf'\n"
     )
     (data / "pg_hba.conf").write_text("local all all trust\n")
     (data / "pg_ident.conf").write_text("")
@@ -377,7 +376,7 @@ def replay(
         If the server stops before reaching ``target`` (its log says why, e.g. the archive
         ends before that moment) or does not finish in time.
     """
-    data, archive, sockets = work / "cluster", work / "archive", work / "socket"
+    data, archive, sockets = work / "cluster", work / "archive", work / "s"  # socket paths are short
     unpack_base(store, manifest, data, work)
     _prefetch(store, manifest, archive, work)
     sockets.mkdir()

@@ -101,7 +101,7 @@ class BackupStore:
     @contextmanager
     def scratch(self) -> Iterator[Path]:
         """Yield a private working folder in the staging area, removed afterwards."""
-        with self._claimed(f"{SCRATCH}{uuid.uuid4().hex}") as folder:
+        with self._claimed(f"{SCRATCH}{uuid.uuid4().hex[:12]}") as folder:
             yield folder
 
     @contextmanager

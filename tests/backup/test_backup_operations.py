@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select, text
 
 from conftest import REFERENCE_DIR
+from cryoprotect.backup import sqlite_backend
 from cryoprotect.backup.archive import CorruptArchiveError
 from cryoprotect.backup.consistency import InconsistentRestoreError
 from cryoprotect.backup.manifest import MANIFEST
@@ -224,3 +225,24 @@ def test_the_outcome_counts_what_was_replaced_and_the_quick_health_checks(seeded
     assert outcome.replaced["experiments"] == 1000 and outcome.rows["experiments"] == 1053
     assert outcome.replaced["users"] == outcome.rows["users"] + 1
     assert outcome.health == {"healthy": True, "problems": [], "scope": "schema and references"}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sqlite_copy_restored_while_unpacking_is_rolled_back_by_a_late_check(
+    seeded, store, monkeypatch
+):
+    """Pages are copied as the backup unpacks; the last step waits for the row counts."""
+    monkeypatch.setattr(sqlite_backend, "STEP_PAGES", 8)  # many steps even for this database
+    before = state(seeded)
+    manifest = create_backup(seeded, store)
+    _change(seeded)
+    changed = state(seeded)
+    path = Path(store.root) / manifest.id / MANIFEST
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps(data | {"tables": data["tables"] | {"molecules": 1}}))
+    with pytest.raises(CorruptArchiveError, match="molecules: .* rows in the backup, its manif"):
+        restore_backup(seeded, store, manifest.id, force=True, check_health=False)
+    assert state(seeded) == changed  # the copied pages were rolled back
+    path.write_text(json.dumps(data))
+    restore_backup(seeded, store, manifest.id, force=True, check_health=False)
+    assert state(seeded) == before

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,30 @@ def _sha256_of(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+def _stored_problem(found: tuple[int, str], expected: Digests, name: str) -> None:
+    if found != (expected.bytes, expected.sha256):
+        raise CorruptArchiveError(
+            f"{name} does not match its manifest ({found[0]} bytes, {expected.bytes} expected): "
+            "truncated or altered"
+        )
+
+
+def check_stored(source: Path, expected: Digests, name: str) -> None:
+    """Raise unless the stored file ``source`` has the size and SHA-256 of ``expected``.
+
+    Raises
+    ------
+    CorruptArchiveError
+        If it differs (truncated or altered).
+    """
+    _stored_problem(_sha256_of(source), expected, name)
+
+
+def _content_problem(found: tuple[int, str | None], expected: Digests, name: str) -> None:
+    if found != (expected.raw_bytes, expected.raw_sha256):
+        raise CorruptArchiveError(f"{name}: the unpacked content is altered")
+
+
 def unpack(source: Path, target: Path, expected: Digests, name: str) -> None:
     """Decompress the stored file ``source`` to ``target``, checking it against ``expected``.
 
@@ -119,34 +144,36 @@ def unpack(source: Path, target: Path, expected: Digests, name: str) -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
         stored = pool.submit(_sha256_of, source)
         try:
-            raw_size, raw_sha256 = _decompress(source, target, expected.raw_sha256 is not None)
+            with Path(target).open("wb") as raw:
+                content = _decompress(source, raw, expected.raw_sha256 is not None)
         except CorruptArchiveError as error:
             stored.cancel()
             raise CorruptArchiveError(f"{name} is truncated or altered ({error})") from None
-        size, sha256 = stored.result()
-    if (size, sha256) != (expected.bytes, expected.sha256):
-        raise CorruptArchiveError(
-            f"{name} does not match its manifest ({size} bytes, {expected.bytes} expected): "
-            "truncated or altered"
-        )
-    if raw_size != expected.raw_bytes or raw_sha256 != expected.raw_sha256:
-        raise CorruptArchiveError(f"{name}: the unpacked content is altered")
+        _stored_problem(stored.result(), expected, name)
+    _content_problem(content, expected, name)
 
 
-def _decompress(source: Path, target: Path, hash_content: bool) -> tuple[int, str | None]:
+def _decompress(source: Path, raw, hash_content: bool, progress=None) -> tuple[int, str | None]:
+    """Write the zstd file ``source`` decompressed to ``raw``; return its size (and SHA-256).
+
+    ``progress``, if given, is called with the bytes written so far after each block.
+    """
     stream = zstandard.ZstdDecompressor().decompressobj()
     digest = hashlib.sha256() if hash_content else None
     size = 0
     try:
-        with Path(source).open("rb") as packed, Path(target).open("wb") as raw:
+        with Path(source).open("rb") as packed:
             while block := packed.read(CHUNK):
                 if stream.eof:
                     raise CorruptArchiveError("data after its zstd frame")
                 content = stream.decompress(block)
                 if digest:
                     digest.update(content)
-                size += len(content)
                 raw.write(content)
+                size += len(content)
+                if progress:
+                    raw.flush()
+                    progress(size)
     except zstandard.ZstdError as error:
         raise CorruptArchiveError(f"not a valid zstd archive: {error}") from None
     if not stream.eof:
@@ -154,3 +181,78 @@ def _decompress(source: Path, target: Path, hash_content: bool) -> tuple[int, st
     if stream.unused_data:
         raise CorruptArchiveError("data after its zstd frame")
     return size, digest.hexdigest() if digest else None
+
+
+class Unpacking:
+    """A stored file being unpacked on a second thread, usable as its content arrives.
+
+    The target is first given its full size (unwritten parts read as zeros), then written
+    from the start; :meth:`wait_for` blocks until a prefix is written, :meth:`finish` until
+    all of it is and its checks pass. Check the stored file first (:func:`check_stored`).
+    """
+
+    def __init__(self, source: Path, target: Path, expected: Digests, name: str) -> None:
+        self.expected, self.name = expected, name
+        with Path(target).open("wb") as raw:
+            raw.truncate(expected.raw_bytes)
+        self._written, self._ended, self._cancelled = 0, False, False
+        self._error: BaseException | None = None
+        self._content: tuple[int, str | None] | None = None
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, args=(source, target), daemon=True)
+        self._thread.start()
+
+    def _progress(self, size: int) -> None:
+        if self._cancelled:
+            raise InterruptedError("unpacking cancelled")
+        with self._changed:
+            self._written = size
+            self._changed.notify_all()
+
+    def _run(self, source: Path, target: Path) -> None:
+        try:
+            with Path(target).open("r+b") as raw:
+                hashing = self.expected.raw_sha256 is not None
+                self._content = _decompress(source, raw, hashing, self._progress)
+        except BaseException as error:  # noqa: BLE001 (handed to the waiting thread)
+            self._error = error
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    def _raise(self) -> None:
+        if isinstance(self._error, CorruptArchiveError):
+            raise CorruptArchiveError(f"{self.name} is truncated or altered ({self._error})")
+        if self._error is not None:
+            raise self._error
+
+    def wait_for(self, size: int) -> None:
+        """Block until the first ``size`` bytes are written.
+
+        Raises
+        ------
+        CorruptArchiveError
+            If unpacking failed, or ended short of ``size``.
+        """
+        with self._changed:
+            self._changed.wait_for(lambda: self._ended or self._written >= size)
+        if self._written < size:
+            self._raise()
+            raise CorruptArchiveError(f"{self.name}: the unpacked content is altered")
+
+    def cancel(self) -> None:
+        """Stop unpacking (the caller gave up) and wait for the thread to end."""
+        self._cancelled = True
+        self._thread.join()
+
+    def finish(self) -> None:
+        """Block until everything is written, and check the content against the manifest.
+
+        Raises
+        ------
+        CorruptArchiveError
+            If the stored file is not one complete zstd frame or its content differs.
+        """
+        self._thread.join()
+        self._raise()
+        _content_problem(self._content, self.expected, self.name)

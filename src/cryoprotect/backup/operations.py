@@ -25,7 +25,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine
 
 from cryoprotect.backup import pitr, postgres_backend, sqlite_backend
-from cryoprotect.backup.archive import CorruptArchiveError, unpack
+from cryoprotect.backup.archive import CorruptArchiveError, Unpacking, check_stored, unpack
 from cryoprotect.backup.consistency import VOCABULARY, holds_data, row_counts, table_names
 from cryoprotect.backup.manifest import Manifest
 from cryoprotect.backup.processes import ToolError, run
@@ -158,6 +158,40 @@ def _checked_source(store: BackupStore, manifest: Manifest, work: Path) -> Path:
             f"backup {manifest.id} does not hold what its manifest says: {'; '.join(problems)}"
         )
     return raw
+
+
+def _replace_with_copy(
+    store: BackupStore, manifest: Manifest, work: Path, connection: Connection
+) -> None:
+    """Restore a whole SQLite copy: its digest first, then unpacking and copying side by side.
+
+    The copy's last step, which commits, waits until the content is whole and its row counts
+    match the manifest; a failure rolls the copy back and the database stays as it was.
+    """
+    name, expected = next(iter(manifest.files.items()))
+    label = f"backup {manifest.id}: {name}"
+    stored = store.fetch(work, manifest.id, name)
+    check_stored(stored, expected, label)
+    source = work / "database"
+    unpacking = Unpacking(stored, source, expected, label)
+    checked = []
+
+    def ready(size: int) -> None:
+        unpacking.wait_for(size)
+        if size >= expected.raw_bytes and not checked:
+            unpacking.finish()
+            problems = _count_problems(manifest.tables, sqlite_backend.counts_of(source))
+            if problems:
+                raise CorruptArchiveError(
+                    f"backup {manifest.id} does not hold what its manifest says: "
+                    f"{'; '.join(problems)}"
+                )
+            checked.append(True)
+
+    try:
+        sqlite_backend.replace_all(connection, source, ready)
+    finally:
+        unpacking.cancel()
 
 
 def verify_backup(store: BackupStore, backup_id: str) -> list[str]:
@@ -339,14 +373,18 @@ def restore_backup(
                 f"backup {manifest.id} has schema revision {manifest.schema_revision} and the "
                 f"database {revision}: a partial restore needs the same revision"
             )
-        if manifest.method == "base":
-            source, expected = pitr.replay(store, manifest, engine, at, work, server_user)
+        expected = manifest.tables
+        if manifest.method == "copy" and tables is None:
+            _replace_with_copy(store, manifest, work, connection)
         else:
-            source, expected = _checked_source(store, manifest, work), manifest.tables
-        if tables is None:
-            backend.replace_all(connection, source)
-        else:
-            backend.replace_tables(connection, source, chosen)
+            if manifest.method == "base":
+                source, expected = pitr.replay(store, manifest, engine, at, work, server_user)
+            else:
+                source = _checked_source(store, manifest, work)
+            if tables is None:
+                backend.replace_all(connection, source)
+            else:
+                backend.replace_tables(connection, source, chosen)
         rows = {t: n for t, n in row_counts(connection).items() if t in chosen}
         wrong = _count_problems({t: n for t, n in expected.items() if t in chosen}, rows)
         if wrong:  # PostgreSQL rolls back; a SQLite copy is page for page what was checked

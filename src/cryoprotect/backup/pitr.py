@@ -376,7 +376,7 @@ def replay(
         If the server stops before reaching ``target`` (its log says why, e.g. the archive
         ends before that moment) or does not finish in time.
     """
-    data, archive, sockets = work / "cluster", work / "archive", work / "s"  # socket paths are short
+    data, archive, sockets = work / "cluster", work / "archive", work / "s"  # short socket path
     unpack_base(store, manifest, data, work)
     _prefetch(store, manifest, archive, work)
     sockets.mkdir()

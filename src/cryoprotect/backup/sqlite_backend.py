@@ -20,7 +20,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,8 @@ from cryoprotect.backup.consistency import check_references, table_names
 from cryoprotect.backup.processes import streamed
 
 FILE = "database.sqlite.zst"
+STEP_PAGES = 2048
+"""Pages a restore copies per step while the backup is still being unpacked."""
 METHOD = "copy"
 WAIT_SECONDS = 10.0
 """How long a restore waits for other connections' transactions to end before refusing."""
@@ -199,11 +201,38 @@ def hold(engine: Engine, backup_id: str) -> Iterator[Connection]:
         os.close(descriptor)
 
 
-def replace_all(connection: Connection, source: Path) -> None:
-    """Replace the held database with the SQLite file ``source``, in one atomic step."""
+def replace_all(
+    connection: Connection, source: Path, ready: Callable[[int], None] | None = None
+) -> None:
+    """Replace the held database with the SQLite file ``source``, in one transaction.
+
+    ``ready(n)``, if given, must block until the first ``n`` bytes of ``source`` are written
+    (the file being unpacked meanwhile, at its full size already) and raise if they cannot
+    be; asked for the whole file, it also checks the content. The copy then follows the
+    unpacking :data:`STEP_PAGES` pages at a time and asks for the whole file before its
+    last step, which commits: a failed check rolls the copy back, so the database either
+    becomes the checked backup or stays as it was.
+    """
     raw = connection.connection.driver_connection
+    size = source.stat().st_size
+    wait = ready or (lambda _size: None)
+    wait(min(size, 100))
+    with source.open("rb") as header:  # read-only and lock-free: the file is ours alone
+        page = int.from_bytes(header.read(100)[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = size // page
+    if pages <= 2 * STEP_PAGES:
+        wait(size)
+    else:
+        wait(STEP_PAGES * page)
+
+    def follow(_status: int, remaining: int, total: int) -> None:
+        copied = total - remaining
+        wait(size if remaining <= STEP_PAGES else (copied + STEP_PAGES) * page)
+
     with closing(_read_only(source)) as copy:
-        copy.backup(raw)
+        copy.execute(f"PRAGMA mmap_size = {size}")  # pages are read in place, not copied
+        copy.backup(raw, pages=STEP_PAGES if pages > 2 * STEP_PAGES else -1, progress=follow)
 
 
 def replace_tables(connection: Connection, source: Path, tables: list[str]) -> None:

@@ -141,6 +141,15 @@ def test_partial_restore_that_would_orphan_rows_changes_nothing(seeded, store):
     assert state(seeded) == changed
 
 
+def _refused_after_a_change(engine, store: BackupStore, backup_id: str, reason: str) -> None:
+    """Change the database, then check a forced restore of ``backup_id`` leaves it as it is."""
+    _change(engine)
+    changed = state(engine)
+    with pytest.raises(CorruptArchiveError, match=reason):
+        restore_backup(engine, store, backup_id, force=True, check_health=False)
+    assert state(engine) == changed
+
+
 def _stored_file(store: BackupStore, backup_id: str) -> Path:
     return next(p for p in (Path(store.root) / backup_id).iterdir() if p.name != MANIFEST)
 
@@ -156,11 +165,7 @@ def test_a_damaged_backup_fails_verify_and_restore(seeded, store, damage):
         path.write_bytes(data[:-50] + bytes([data[-50] ^ 0x01]) + data[-49:])
     problems = verify_backup(store, manifest.id)
     assert len(problems) == 1 and "truncated or altered" in problems[0]
-    _change(seeded)
-    changed = state(seeded)
-    with pytest.raises(CorruptArchiveError, match="truncated or altered"):
-        restore_backup(seeded, store, manifest.id, force=True, check_health=False)
-    assert state(seeded) == changed
+    _refused_after_a_change(seeded, store, manifest.id, "truncated or altered")
 
 
 def test_a_backup_of_a_newer_schema_is_refused(seeded, store):
@@ -211,11 +216,7 @@ def test_an_edited_row_count_fails_verify_and_restore_before_anything_is_written
     path.write_text(json.dumps(data))
     problems = verify_backup(store, manifest.id)
     assert problems == ["experiments: 1053 rows in the backup, its manifest says 1054"]
-    _change(seeded)
-    changed = state(seeded)
-    with pytest.raises(CorruptArchiveError, match="experiments: 1053 rows in the backup"):
-        restore_backup(seeded, store, manifest.id, force=True, check_health=False)
-    assert state(seeded) == changed
+    _refused_after_a_change(seeded, store, manifest.id, "experiments: 1053 rows in the backup")
 
 
 def test_the_outcome_counts_what_was_replaced_and_the_quick_health_checks(seeded, store):

@@ -113,6 +113,10 @@ def cluster():
                 raise
             time.sleep(0.2)
     admin.dispose()
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    seed(engine, REFERENCE_DIR)
+    engine.dispose()
     try:
         yield url, store
     finally:
@@ -120,6 +124,15 @@ def cluster():
         server.wait(timeout=60)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def live(cluster):
+    """An engine on the archiving cluster's database, and its backup store."""
+    url, folder = cluster
+    engine = make_engine(url)
+    yield engine, BackupStore(folder)
+    engine.dispose()
 
 
 def _users(engine, prefix: str) -> list[str]:
@@ -140,12 +153,9 @@ def _add_users(engine, names: list[str]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_restore_at_a_moment_between_two_writes_gives_exactly_the_first(cluster, tmp_path):
+def test_restore_at_a_moment_between_two_writes_gives_exactly_the_first(cluster, live):
     url, folder = cluster
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    seed(engine, REFERENCE_DIR)
-    store = BackupStore(folder)
+    engine, store = live
     base = create_backup(engine, store, method="base")
     assert base.method == "base" and base.base.timeline == 1
     assert verify_backup(store, base.id) == []
@@ -182,28 +192,22 @@ def test_restore_at_a_moment_between_two_writes_gives_exactly_the_first(cluster,
     assert _users(engine, "made-up t") == first
     assert outcome["rows"]["experiments"] == experiments
     assert outcome["health"]["healthy"]
-    engine.dispose()
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_a_moment_before_any_base_backup_or_in_the_future_is_refused(cluster):
-    url, folder = cluster
-    engine = make_engine(url)
-    store = BackupStore(folder)
+def test_a_moment_before_any_base_backup_or_in_the_future_is_refused(live):
+    engine, store = live
     with pytest.raises(LookupError, match="no base backup at or before 2001-01-01"):
         restore_backup(engine, store, at=datetime(2001, 1, 1, tzinfo=UTC), force=True)
     with pytest.raises(RestoreRefusedError, match="is in the future"):
         restore_backup(engine, store, at=datetime(2999, 1, 1, tzinfo=UTC), force=True)
-    engine.dispose()
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_prune_removes_wal_no_kept_base_backup_needs(cluster):
-    url, folder = cluster
-    engine = make_engine(url)
-    store = BackupStore(folder)
+def test_prune_removes_wal_no_kept_base_backup_needs(live):
+    engine, store = live
     older = create_backup(engine, store, method="base")
     _add_users(engine, ["made-up t3 user"])
     newer = create_backup(engine, store, method="base")
@@ -217,7 +221,6 @@ def test_prune_removes_wal_no_kept_base_backup_needs(cluster):
     after = pitr.archived(store)
     assert result["wal_removed"] and set(after) == set(before) - set(result["wal_removed"])
     assert all(name[8:24] >= newer.base.start_segment[8:24] for name in after)
-    engine.dispose()
 
 
 def test_wal_push_stores_once_and_never_overwrites_other_content(tmp_path):

@@ -1,19 +1,24 @@
-"""Time backup and restore of a database with 100,000 experiments against the plain tools.
+"""Time backup and restore against the plain tools, in the same run, and the health run after.
 
-    .venv/bin/python benchmarks/backup.py [--experiments 100000] [--repeat 3] [--skip-postgres]
+    .venv/bin/python benchmarks/backup.py [--megabytes 500] [--pg-experiments 100000]
+        [--repeat 3] [--skip-postgres] [--full-health]
 
-Builds a scratch SQLite database (and a throwaway PostgreSQL database on
-CRYOPROTECT_TEST_POSTGRES_URL's server) with the curated reference data grown by made-up
-copies of its measurements (for volume only), then times, in the same run and the best of
-``--repeat``:
+Builds a scratch SQLite database of about ``--megabytes`` (the curated reference data grown
+by made-up copies of its measurements, each with a made-up note; for volume only) and a
+throwaway PostgreSQL database of ``--pg-experiments`` experiments on
+CRYOPROTECT_TEST_POSTGRES_URL's server, then times, best of ``--repeat`` (ours and the plain
+tool taking turns):
 
 - SQLite: ``create_backup`` against ``sqlite3 DB ".backup FILE"``, and ``restore_backup``
-  (force, no health checks) against ``sqlite3 NEW ".restore FILE"``;
+  (force, no health checks) against ``sqlite3 NEW ".restore FILE"``; then the quick health
+  checks a restore runs by default (schema and references), against the restore itself;
+  with ``--full-health`` also every health check (``cryoprotect health``);
 - PostgreSQL: ``create_backup`` against ``pg_dump -Fc``, and ``restore_backup`` against
   ``pg_restore --single-transaction --clean --if-exists``.
 
-Ours also compresses (zstd), hashes, writes a manifest and flushes to disk. The ratios
-(ours / plain tool) are what the README and the closing notes report.
+Ours also compresses (zstd), hashes, checks row counts before writing, holds the database
+against other writers, writes a manifest and flushes to disk. The ratios (ours / plain
+tool, health / restore) are the figures to report; absolute times depend on the machine.
 """
 
 from __future__ import annotations
@@ -30,77 +35,122 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from cryoprotect.backup.operations import create_backup, restore_backup
+from cryoprotect.backup.operations import create_backup, quick_health, restore_backup
 from cryoprotect.backup.store import BackupStore
 from cryoprotect.config import get_settings
 from cryoprotect.db.engine import make_engine
 from cryoprotect.db.migrations import upgrade
 from cryoprotect.db.seed import seed
-from health import grow
+from health import COPY_COLUMNS, grow
 
 POSTGRES_URL = os.environ.get(
     "CRYOPROTECT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 
 
-def best(repeat: int, action: Callable[[], object]) -> float:
-    """Return the shortest wall time of ``repeat`` runs of ``action``."""
-    times = []
+def timed(action: Callable[[], object], setup: Callable[[], object] | None = None) -> float:
+    """Return the wall time of one run of ``action`` (after an untimed ``setup``)."""
+    if setup:
+        setup()
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def best_of_turns(
+    repeat: int,
+    actions: dict[str, Callable[[], object]],
+    setup: Callable[[], object] | None = None,
+) -> dict[str, float]:
+    """Run the ``actions`` in turn ``repeat`` times; return each one's shortest wall time."""
+    times: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, action in actions.items():
+            times[name].append(timed(action, setup))
+    return {name: min(values) for name, values in times.items()}
 
 
 def _sh(*command: str) -> None:
     subprocess.run(command, check=True, capture_output=True)  # noqa: S603
 
 
-def _report(kind: str, rows: int, figures: dict[str, float]) -> None:
-    print(f"{kind} ({rows:,} experiments)")
-    for step, plain in (("backup", "plain_backup"), ("restore", "plain_restore")):
-        ratio = figures[step] / figures[plain]
-        print(
-            f"  {step:8s} ours {figures[step]:6.3f} s  plain {figures[plain]:6.3f} s  "
-            f"ratio {ratio:4.2f}"
-        )
+def _line(step: str, ours: float, plain: float, label: str = "plain") -> None:
+    print(f"  {step:25s} ours {ours:7.3f} s  {label} {plain:7.3f} s  ratio {ours / plain:5.2f}")
 
 
-def bench_sqlite(folder: Path, experiments: int, repeat: int) -> None:
-    """Time SQLite backups and restores, ours and the sqlite3 shell's."""
-    engine = make_engine(f"sqlite:///{folder / 'lab.db'}")
+def grow_to_size(engine, path: Path, megabytes: int) -> int:
+    """Add made-up copies of the experiments until the file reaches ``megabytes``."""
+    note = "'made-up copy ' || hex(randomblob(32))"
+    select = COPY_COLUMNS.replace(", notes", f", {note}")
+    target, batch = megabytes * 1_000_000, 0
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT COUNT(*) FROM experiments")).scalar()
+        while (size := path.stat().st_size) < target:
+            batch += 1
+            more = max(1, min(count, int(count * (target - size) / size)))
+            connection.execute(
+                text(
+                    f"INSERT INTO experiments (record_id, {COPY_COLUMNS}) "  # noqa: S608
+                    f"SELECT 'synthetic:{batch}:' || id, {select} FROM experiments LIMIT :n"
+                ),
+                {"n": more},
+            )
+            connection.commit()
+            count += more
+    return count
+
+
+def bench_sqlite(folder: Path, megabytes: int, repeat: int, full_health: bool) -> None:
+    """Time SQLite backups and restores, ours and the sqlite3 shell's, and the health run."""
+    path = folder / "lab.db"
+    engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     seed(engine, get_settings().resolved_reference_dir)
-    rows = grow(engine, experiments)
+    rows = grow_to_size(engine, path, megabytes)
     store = BackupStore(folder / "backups")
-    figures = {
-        "plain_backup": best(
-            repeat, lambda: _sh("sqlite3", str(folder / "lab.db"), f".backup {folder / 'plain.db'}")
-        ),
-        "backup": best(repeat, lambda: create_backup(engine, store)),
-    }
-    backup_id = store.manifests()[-1].id
-    target = make_engine(f"sqlite:///{folder / 'target.db'}")
-    figures["plain_restore"] = best(
-        repeat, lambda: _sh("sqlite3", str(folder / "target.db"), f".restore {folder / 'plain.db'}")
-    )
-    figures["restore"] = best(
+    plain, target = folder / "plain.db", make_engine(f"sqlite:///{folder / 'target.db'}")
+    backups = best_of_turns(
         repeat,
-        lambda: restore_backup(target, store, backup_id, force=True, check_health=False),
+        {
+            "plain": lambda: _sh("sqlite3", str(path), f".backup {plain}"),
+            "ours": lambda: create_backup(engine, store),
+        },
     )
-    _report("SQLite", rows, figures)
+    backup_id = store.manifests()[-1].id
+    plain_target = folder / "plain-target.db"
+    restores = {
+        "plain": lambda: _sh("sqlite3", str(plain_target), f".restore {plain}"),
+        "ours": lambda: restore_backup(target, store, backup_id, force=True, check_health=False),
+    }
+
+    def empty_targets() -> None:
+        for name in ("target.db", "plain-target.db"):
+            (folder / name).unlink(missing_ok=True)
+
+    into_new = best_of_turns(repeat, restores, setup=empty_targets)
+    over_full = best_of_turns(repeat, restores)  # each target holds the database already
+    health = best_of_turns(repeat, {"quick": lambda: quick_health(target)})["quick"]
+    print(f"SQLite ({rows:,} experiments, {path.stat().st_size / 1e6:,.0f} MB)")
+    _line("backup", backups["ours"], backups["plain"])
+    _line("restore into a new file", into_new["ours"], into_new["plain"])
+    _line("restore over the data", over_full["ours"], over_full["plain"])
+    _line("health after restore", health, over_full["ours"], "restore")
+    if full_health:
+        from cryoprotect.health.report import run_health
+
+        every = timed(lambda: run_health(target))
+        _line("every health check", every, over_full["ours"], "restore")
 
 
 def bench_postgres(folder: Path, experiments: int, repeat: int) -> None:
     """Time PostgreSQL backups and restores, ours and pg_dump/pg_restore's."""
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    names = [f"cryoprotect_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    names = [f"cryoprotect_bench_{uuid.uuid4().hex[:8]}" for _ in range(3)]
     with admin.connect() as connection:
         for name in names:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        source_url, target_url = (
+        source_url, target_url, plain_url = (
             make_url(POSTGRES_URL).set(database=n).render_as_string(hide_password=False)
             for n in names
         )
@@ -110,35 +160,33 @@ def bench_postgres(folder: Path, experiments: int, repeat: int) -> None:
         rows = grow(engine, experiments)
         libpq = [
             make_url(u).set(drivername="postgresql").render_as_string(hide_password=False)
-            for u in (source_url, target_url)
+            for u in (source_url, plain_url)
         ]
         dump = folder / "plain.pgdump"
         store = BackupStore(folder / "pg-backups")
-        figures = {
-            "plain_backup": best(repeat, lambda: _sh("pg_dump", "-Fc", "-f", str(dump), libpq[0])),
-            "backup": best(repeat, lambda: create_backup(engine, store)),
-        }
-        backup_id = store.manifests()[-1].id
-        figures["plain_restore"] = best(
+        backups = best_of_turns(
             repeat,
-            lambda: _sh(
-                "pg_restore",
-                "--single-transaction",
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "-d",
-                libpq[1],
-                str(dump),
-            ),
+            {
+                "plain": lambda: _sh("pg_dump", "-Fc", "-f", str(dump), libpq[0]),
+                "ours": lambda: create_backup(engine, store),
+            },
         )
-        figures["restore"] = best(
+        backup_id = store.manifests()[-1].id
+        restore_plain = ["pg_restore", "--single-transaction", "--clean", "--if-exists"]
+        restores = best_of_turns(
             repeat,
-            lambda: restore_backup(target, store, backup_id, force=True, check_health=False),
+            {
+                "plain": lambda: _sh(*restore_plain, "-d", libpq[1], str(dump)),
+                "ours": lambda: restore_backup(
+                    target, store, backup_id, force=True, check_health=False
+                ),
+            },
         )
         engine.dispose()
         target.dispose()
-        _report("PostgreSQL", rows, figures)
+        print(f"PostgreSQL ({rows:,} experiments)")
+        _line("backup", backups["ours"], backups["plain"])
+        _line("restore", restores["ours"], restores["plain"])
     finally:
         with admin.connect() as connection:
             for name in names:
@@ -149,14 +197,16 @@ def bench_postgres(folder: Path, experiments: int, repeat: int) -> None:
 def main() -> None:
     """Build the databases, time ours and the plain tools, print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--experiments", type=int, default=100_000)
+    parser.add_argument("--megabytes", type=int, default=500)
+    parser.add_argument("--pg-experiments", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--full-health", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        bench_sqlite(Path(folder), args.experiments, args.repeat)
+        bench_sqlite(Path(folder), args.megabytes, args.repeat, args.full_health)
         if not args.skip_postgres:
-            bench_postgres(Path(folder), args.experiments, args.repeat)
+            bench_postgres(Path(folder), args.pg_experiments, args.repeat)
 
 
 if __name__ == "__main__":

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Backups prune also keeps the newest of each of the last N months.",
     )
+    backup_replay_user: str = Field(
+        default="postgres",
+        description="OS user that runs the private PostgreSQL server of a point-in-time "
+        "restore when cryoprotect runs as root (PostgreSQL refuses to run as root).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe log lines written."
     )

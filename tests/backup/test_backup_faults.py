@@ -1,10 +1,12 @@
-"""Faults: a backup killed half-way, a dump under Row Level Security, the wrong database kind.
+"""Faults: backups killed half-way, broken manifests, a dump under Row Level Security,
+the wrong database kind.
 
-The grown database holds copies of the reference measurements (made up, for volume only).
+The grown databases hold copies of the reference measurements (made up, for volume only).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,16 +19,18 @@ from sqlalchemy import text
 
 from conftest import REFERENCE_DIR
 from cryoprotect.backup.consistency import table_names
+from cryoprotect.backup.manifest import MANIFEST
 from cryoprotect.backup.operations import (
     RestoreRefusedError,
     create_backup,
+    find_backup,
     restore_backup,
     verify_backup,
 )
 from cryoprotect.backup.operations import prune as prune_backups
 from cryoprotect.backup.postgres_backend import rls_blind_spots
 from cryoprotect.backup.rotation import RotationPolicy
-from cryoprotect.backup.store import PARTIAL, BackupStore
+from cryoprotect.backup.store import PARTIAL, BackupStore, BrokenBackupError
 from cryoprotect.db import migrations
 from cryoprotect.db.engine import make_engine
 from cryoprotect.db.seed import seed
@@ -35,55 +39,133 @@ COPIES = (
     "property, value, unit, molecule_id, mixture_id, concentration, concentration_unit, "
     "citation, owner_id"
 )
+PROGRAM = Path(sys.executable).parent / "cryoprotect"
 
 
-@pytest.fixture
-def grown(tmp_path):
-    """A SQLite database of the reference data plus ~60,000 made-up copies of measurements."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'grown.db'}")
-    migrations.upgrade(engine)
-    seed(engine, REFERENCE_DIR)
+NOISE = {
+    "sqlite": "hex(randomblob(64))",
+    "postgresql": "md5(random()::text) || md5(random()::text)",
+}
+
+
+def _grow(engine, rounds: int) -> None:
+    """Add ``rounds`` x 10,000 made-up copies of the reference measurements."""
+    noise = NOISE[engine.dialect.name]
     with engine.begin() as connection:
-        for _ in range(6):
+        for _ in range(rounds):
             connection.execute(
                 text(
                     f"INSERT INTO experiments ({COPIES}, notes) SELECT {COPIES}, "  # noqa: S608
-                    "'made-up copy ' || hex(randomblob(64)) FROM experiments LIMIT 10000"
+                    f"'made-up copy ' || {noise} FROM experiments LIMIT 10000"
                 )
             )
-    yield engine
-    engine.dispose()
+
+
+@pytest.fixture
+def grown(engine):
+    """The database of either backend with the reference data and 60,000 made-up copies."""
+    seed(engine, REFERENCE_DIR)
+    _grow(engine, 6)
+    return engine
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _kill_half_way(grown, folder: Path, tmp: Path) -> list[int]:
+    """Run ``backup create`` and kill -9 it while it writes; return its children's pids."""
+    env = os.environ | {"CRYOPROTECT_BACKUP_DIR": str(folder), "TMPDIR": str(tmp)}
+    command = [str(PROGRAM), "--database-url", grown.url.render_as_string(hide_password=False)]
+    for _ in range(5):
+        process = subprocess.Popen([*command, "backup", "create"], env=env)
+        while process.poll() is None:
+            written = [p for p in folder.glob(f"{PARTIAL}*/*.zst") if p.stat().st_size > 4096]
+            children = _children(process.pid)
+            if written and children:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                return children
+            time.sleep(0.001)
+    raise AssertionError("the backup always finished before it could be killed half-way")
+
+
+def _leftovers(folder: Path, older: str) -> set[str]:
+    return {p.name for p in folder.iterdir()} - {older}
 
 
 @pytest.mark.slow
-def test_a_backup_killed_half_way_is_never_listed_and_older_ones_survive(grown, tmp_path):
-    folder = tmp_path / "backups"
+def test_a_backup_killed_half_way_leaves_only_its_staging_folder_and_no_process(grown, tmp_path):
+    """kill -9 of ``backup create``: its child (cat or pg_dump) dies too, nothing outside
+    its ``.partial-`` folder remains, older backups are intact, the next run clears it."""
+    folder, tmp = tmp_path / "backups", tmp_path / "tmp"
+    tmp.mkdir()
     store = BackupStore(folder)
     older = create_backup(grown, store)
-    env = os.environ | {"CRYOPROTECT_BACKUP_DIR": str(folder)}
-    command = [str(Path(sys.executable).parent / "cryoprotect"), "--database-url"]
-    command += [grown.url.render_as_string(hide_password=False), "backup", "create"]
-    caught = 0
-    for _ in range(5):
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-        while process.poll() is None:
-            if any(p.name.startswith(PARTIAL) for p in folder.iterdir()):
-                process.send_signal(signal.SIGKILL)
-                caught += 1
-                break
-            time.sleep(0.0005)
-        process.wait()
-        listed = [m.id for m in store.manifests()]
-        assert listed[0] == older.id
-        assert all(verify_backup(store, backup_id) == [] for backup_id in listed)
-        if caught:
-            break
-    assert caught, "the backup always finished before it could be killed half-way"
-    assert store.partials()
-    assert [m.id for m in store.manifests()] == [older.id]
-    result = prune_backups(store, RotationPolicy(last=1))
-    assert result["partials"] and store.partials() == []
-    assert [m.id for m in store.manifests()] == [older.id]
+    children = _kill_half_way(grown, folder, tmp)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in children), "a child outlived the killed backup"
+    if grown.dialect.name == "postgresql":
+        with grown.connect() as connection:
+            dumping = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' "
+                    "AND datname = current_database()"
+                )
+            ).scalar()
+        assert dumping == 0
+    assert list(tmp.iterdir()) == []  # nothing in the temporary folder
+    partial = {p for p in _leftovers(folder, older.id) if not p.endswith(".lock")}
+    assert len(partial) == 1 and partial.pop().startswith(PARTIAL)
+    assert [m.id for m in store.manifests()] == [older.id] and verify_backup(store, older.id) == []
+    newer = create_backup(grown, store)  # the next backup sweeps the leftovers first
+    assert _leftovers(folder, older.id) == {newer.id}
+    _kill_half_way(grown, folder, tmp)
+    result = prune_backups(store, RotationPolicy(last=2))  # and so does prune
+    assert len(result["partials"]) == 1 and _leftovers(folder, older.id) == {newer.id}
+
+
+def _backups(store: BackupStore, engine, count: int) -> list[str]:
+    return [create_backup(engine, store).id for _ in range(count)]
+
+
+def test_a_broken_manifest_affects_only_its_own_backup(engine, tmp_path):
+    seed(engine, REFERENCE_DIR)
+    store = BackupStore(tmp_path / "backups")
+    oldest, malformed, future, newest = _backups(store, engine, 4)
+    root = Path(store.root)
+    (root / malformed / MANIFEST).write_text('{"id": "cut off here')
+    data = json.loads((root / future / MANIFEST).read_text())
+    (root / future / MANIFEST).write_text(json.dumps(data | {"format_version": 99}))
+    (root / newest / MANIFEST).write_text(json.dumps(data | {"tables": "many"}))
+    manifests, broken = store.listing()
+    assert [m.id for m in manifests] == [oldest]
+    assert broken[malformed].startswith("not valid JSON")
+    assert broken[future].startswith("unknown manifest format 99")
+    assert broken[newest] == "tables: Input should be an object"
+    with pytest.raises(BrokenBackupError, match=f"backup {future} is broken: unknown manifest"):
+        verify_backup(store, future)
+    with pytest.raises(BrokenBackupError):
+        restore_backup(engine, store, future, force=True)
+    assert find_backup(store).id == oldest  # the newest whole one
+    outcome = restore_backup(engine, store, force=True, check_health=False)
+    assert outcome.backup_id == oldest
+    another = create_backup(engine, store).id
+    result = prune_backups(store, RotationPolicy(last=1, daily=0, weekly=0, monthly=0))
+    assert result["removed"] == [oldest] and result["kept"] == [another]
+    assert set(result["broken"]) == {malformed, future, newest}
+    assert {p.name for p in root.iterdir()} == {malformed, future, newest, another}
 
 
 @pytest.mark.postgres
@@ -114,7 +196,10 @@ def test_a_role_bound_by_row_level_security_may_not_dump(engine, tmp_path):
             PermissionError, match="bound by Row Level Security on alembic_version, experiments"
         ):
             create_backup(bound, BackupStore(tmp_path / "backups"))
-        assert not (tmp_path / "backups").exists() or not list((tmp_path / "backups").iterdir())
+        leftovers = (
+            list((tmp_path / "backups").iterdir()) if (tmp_path / "backups").exists() else []
+        )
+        assert leftovers == []
         assert rls_blind_spots(engine) == []  # the superuser sees every row
     finally:
         bound.dispose()

@@ -141,6 +141,15 @@ def test_partial_restore_that_would_orphan_rows_changes_nothing(seeded, store):
     assert state(seeded) == changed
 
 
+def _refused_after_a_change(engine, store: BackupStore, backup_id: str, reason: str) -> None:
+    """Change the database, then check a forced restore of ``backup_id`` leaves it as it is."""
+    _change(engine)
+    changed = state(engine)
+    with pytest.raises(CorruptArchiveError, match=reason):
+        restore_backup(engine, store, backup_id, force=True, check_health=False)
+    assert state(engine) == changed
+
+
 def _stored_file(store: BackupStore, backup_id: str) -> Path:
     return next(p for p in (Path(store.root) / backup_id).iterdir() if p.name != MANIFEST)
 
@@ -156,11 +165,7 @@ def test_a_damaged_backup_fails_verify_and_restore(seeded, store, damage):
         path.write_bytes(data[:-50] + bytes([data[-50] ^ 0x01]) + data[-49:])
     problems = verify_backup(store, manifest.id)
     assert len(problems) == 1 and "truncated or altered" in problems[0]
-    _change(seeded)
-    changed = state(seeded)
-    with pytest.raises(CorruptArchiveError, match="truncated or altered"):
-        restore_backup(seeded, store, manifest.id, force=True, check_health=False)
-    assert state(seeded) == changed
+    _refused_after_a_change(seeded, store, manifest.id, "truncated or altered")
 
 
 def test_a_backup_of_a_newer_schema_is_refused(seeded, store):
@@ -192,11 +197,53 @@ def test_unknown_tables_are_named(seeded, store):
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_large_sqlite_database_goes_through_files_not_memory(seeded, store, monkeypatch):
-    monkeypatch.setattr(sqlite_backend, "IN_MEMORY_LIMIT", 0)  # every database counts as large
+def test_a_sqlite_database_in_wal_mode_is_copied_with_the_backup_api(seeded, store):
+    with seeded.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode = WAL").scalar() == "wal"
     before = state(seeded)
     manifest = create_backup(seeded, store)
     assert verify_backup(store, manifest.id) == []
     _change(seeded)
+    restore_backup(seeded, store, manifest.id, force=True, check_health=False)
+    assert state(seeded) == before
+
+
+def test_an_edited_row_count_fails_verify_and_restore_before_anything_is_written(seeded, store):
+    manifest = create_backup(seeded, store)
+    path = Path(store.root) / manifest.id / MANIFEST
+    data = json.loads(path.read_text())
+    data["tables"]["experiments"] += 1  # the archive itself is intact
+    path.write_text(json.dumps(data))
+    problems = verify_backup(store, manifest.id)
+    assert problems == ["experiments: 1053 rows in the backup, its manifest says 1054"]
+    _refused_after_a_change(seeded, store, manifest.id, "experiments: 1053 rows in the backup")
+
+
+def test_the_outcome_counts_what_was_replaced_and_the_quick_health_checks(seeded, store):
+    manifest = create_backup(seeded, store)
+    _change(seeded)  # 53 experiments deleted, one user added
+    outcome = restore_backup(seeded, store, manifest.id, force=True)
+    assert outcome.replaced["experiments"] == 1000 and outcome.rows["experiments"] == 1053
+    assert outcome.replaced["users"] == outcome.rows["users"] + 1
+    assert outcome.health == {"healthy": True, "problems": [], "scope": "schema and references"}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sqlite_copy_restored_while_unpacking_is_rolled_back_by_a_late_check(
+    seeded, store, monkeypatch
+):
+    """Pages are copied as the backup unpacks; the last step waits for the row counts."""
+    monkeypatch.setattr(sqlite_backend, "STEP_PAGES", 8)  # many steps even for this database
+    before = state(seeded)
+    manifest = create_backup(seeded, store)
+    _change(seeded)
+    changed = state(seeded)
+    path = Path(store.root) / manifest.id / MANIFEST
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps(data | {"tables": data["tables"] | {"molecules": 1}}))
+    with pytest.raises(CorruptArchiveError, match="molecules: .* rows in the backup, its manif"):
+        restore_backup(seeded, store, manifest.id, force=True, check_health=False)
+    assert state(seeded) == changed  # the copied pages were rolled back
+    path.write_text(json.dumps(data))
     restore_backup(seeded, store, manifest.id, force=True, check_health=False)
     assert state(seeded) == before

@@ -117,3 +117,45 @@ def test_schedule_run_backs_up_and_prunes_in_a_loop(lab):
     assert rounds[2].strip().endswith("pruned 1")
     listed = json.loads(_run("backup", "list", "--format", "json").output)
     assert len(listed) == 2
+
+
+def test_a_broken_backup_is_listed_as_such_and_the_others_still_work(lab):
+    first = json.loads(_run("backup", "create", "--format", "json").output)["id"]
+    second = json.loads(_run("backup", "create", "--format", "json").output)["id"]
+    (lab / "backups" / second / "manifest.json").write_text('{"format_version": 99}')
+    listed = json.loads(_run("backup", "list", "--format", "json").output)
+    assert [(row["id"], row["broken"]) for row in listed] == [
+        (first, None),
+        (
+            second,
+            "unknown manifest format 99 (this version reads 1, 2): written by a newer CryoProtect?",
+        ),
+    ]
+    assert f"{second}  BROKEN: unknown manifest format 99" in _run("backup", "list").output
+    restored = _run("backup", "restore", "--force", "--format", "json")
+    assert restored.exit_code == 0, restored.output
+    assert json.loads(restored.output)["backup_id"] == first
+    pruned = _run("backup", "prune")
+    assert pruned.exit_code == 0 and f"broken, left alone: {second}" in pruned.output
+    refused = _run("backup", "verify", second)
+    assert refused.exit_code == 1 and f"backup {second} is broken" in refused.output
+
+
+def test_schedule_run_logs_a_failed_round_and_goes_on(lab):
+    blocker = lab / "blocker"
+    blocker.write_text("a file where the backup folder's parent should be")
+    env = os.environ | {"CRYOPROTECT_BACKUP_DIR": str(blocker / "backups")}
+    program = Path(sys.executable).parent / "cryoprotect"
+    command = [str(program), "backup", "schedule", "--run", "--every", str(2 / 3600), "--runs", "2"]
+    loop = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        failed = loop.stderr.readline()
+        blocker.unlink()
+        succeeded = loop.stderr.readline()
+        loop.wait(timeout=60)
+    finally:
+        loop.kill()
+    assert failed.startswith("backup failed: NotADirectoryError"), failed
+    assert succeeded.startswith("backup ") and succeeded.strip().endswith("pruned 0")
+    assert loop.returncode == 0
+    assert len(list((lab / "blocker" / "backups").glob("2*"))) == 1

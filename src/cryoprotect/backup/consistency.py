@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, inspect, select
 
 from cryoprotect.db.repair import repair
 from cryoprotect.db.schema import Base
@@ -17,10 +17,12 @@ def table_names() -> list[str]:
 
 
 def row_counts(connection: Connection) -> dict[str, int]:
-    """Return the number of rows of every table of the schema."""
+    """Return the number of rows of every table of the schema the database holds."""
+    present = set(inspect(connection).get_table_names())
     return {
         table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
         for table in Base.metadata.sorted_tables
+        if table.name in present
     }
 
 

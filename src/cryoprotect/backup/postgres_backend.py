@@ -1,45 +1,65 @@
-"""PostgreSQL backups with ``pg_dump -Fc``, checked against the live database's row counts.
+"""PostgreSQL backups with ``pg_dump -Fc``, and restores that keep every writer out.
 
 The dump runs on a snapshot exported from a repeatable-read transaction, so the row counts
-recorded in the manifest are exactly what the dump holds. A role subject to Row Level
-Security would dump only the rows it may see (a silently short backup), so such a role is
-refused: back up as a superuser or a role with BYPASSRLS.
+recorded in the manifest are exactly what the dump holds; its output is compressed as it
+streams, with no temporary copy. A role subject to Row Level Security would dump only the
+rows it may see (a silently short backup), so such a role is refused: back up as a
+superuser or a role with BYPASSRLS.
+
+A restore runs in one transaction of its own session, which first takes an advisory lock
+(one restore at a time, visible to the service in ``pg_locks``) and an ``ACCESS EXCLUSIVE``
+lock on every table: writers wait until the restore has committed or rolled back, so a
+write is either replaced before anyone is told it succeeded or lands after the restore.
+The dump's SQL is run in that same session, statement blocks and ``COPY`` data as
+``pg_restore`` writes them.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
-from cryoprotect.backup.consistency import check_references, row_counts
+from cryoprotect.backup.archive import Digests, compress
+from cryoprotect.backup.consistency import check_references, row_counts, table_names
+from cryoprotect.backup.processes import ToolError, streamed
 from cryoprotect.db.schema import Base
 
 FILE = "database.pgdump.zst"
-COPY_HEADER = re.compile(r"^COPY (\S+) \((.*)\) FROM stdin;$")
+METHOD = "dump"
+COPY_HEADER = re.compile(rb"^COPY (\S+) \((.*)\) FROM stdin;\n$")
+META_COMMAND = re.compile(rb"^\\(restrict|unrestrict) \S+\n$")
+"""psql meta-commands ``pg_restore`` writes around a script; not SQL, so skipped."""
+RESTORE_LOCK = (0x43525950, 0x52455354)
+"""The advisory lock (two int4 keys) a restore holds; the service looks for it."""
+APPLICATION = "cryoprotect restore "
+WAIT_SECONDS = 10
+"""How long a restore waits for other sessions' locks on the tables before refusing."""
+COPY_BATCH = 1 << 20
 
 
-class BackupToolError(RuntimeError):
+class BackupToolError(ToolError):
     """``pg_dump`` or ``pg_restore`` failed; the message carries what it printed."""
 
 
-def _libpq(engine: Engine) -> tuple[str, dict[str, str]]:
+class DatabaseBusyError(RuntimeError):
+    """Another restore runs, or sessions kept the tables locked; nothing was changed."""
+
+
+def libpq(engine: Engine) -> tuple[str, dict[str, str]]:
     """Return a libpq URL without the password, and the environment that carries it."""
     url = engine.url.set(drivername="postgresql")
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = str(url.password)
     return url.set(password=None).render_as_string(hide_password=False), env
-
-
-def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    if result.returncode != 0:
-        raise BackupToolError(f"{command[0]} failed: {result.stderr.strip()}")
-    return result
 
 
 def rls_blind_spots(engine: Engine) -> list[str]:
@@ -60,10 +80,10 @@ def rls_blind_spots(engine: Engine) -> list[str]:
         )
 
 
-def dump(engine: Engine, target: Path) -> tuple[dict[str, int], None]:
-    """Dump the database to ``target`` (custom format, uncompressed); return its row counts.
+def dump(engine: Engine, folder: Path) -> tuple[dict[str, int], Digests]:
+    """Store a custom-format dump of the database as :data:`FILE` in ``folder``.
 
-    (The second value, bytes of a dump kept in memory, is always ``None`` here.)
+    Returns the row counts of the dumped snapshot and the stored file's digests.
 
     Raises
     ------
@@ -79,73 +99,221 @@ def dump(engine: Engine, target: Path) -> tuple[dict[str, int], None]:
             f"{', '.join(hidden)}: its dump would silently miss rows. Back up as a role with "
             "BYPASSRLS (the service role) or a superuser."
         )
-    url, env = _libpq(engine)
+    with dumped(engine) as (counts, stream):
+        return counts, compress(stream, folder / FILE)
+
+
+@contextmanager
+def dumped(engine: Engine) -> Iterator[tuple[dict[str, int], BinaryIO]]:
+    """Yield the row counts of a snapshot of the database and ``pg_dump -Fc``'s stream of it.
+
+    Raises
+    ------
+    BackupToolError
+        If ``pg_dump`` fails.
+    """
+    url, env = libpq(engine)
     repeatable = engine.connect().execution_options(isolation_level="REPEATABLE READ")
     with repeatable as connection, connection.begin():
         snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar_one()
         counts = row_counts(connection)
-        _run(
-            ["pg_dump", "--format=custom", "--compress=0", f"--snapshot={snapshot}"]
-            + ["--file", str(target), "--dbname", url],
-            env,
-        )
-    return counts, None
+        command = ["pg_dump", "--format=custom", "--compress=0", f"--snapshot={snapshot}"]
+        with _tool([*command, "--dbname", url], env=env) as stream:
+            yield counts, stream
 
 
-def restore_all(engine: Engine, source: Path) -> None:
-    """Replace the database's objects and rows with the dump, in one transaction."""
-    engine.dispose()
-    url, env = _libpq(engine)
-    _run(
-        ["pg_restore", "--single-transaction", "--clean", "--if-exists", "--exit-on-error"]
-        + ["--dbname", url, str(source)],
-        env,
-    )
+@contextmanager
+def _tool(command: list[str], **options) -> Iterator[BinaryIO]:
+    """Yield the output of the PostgreSQL program ``command`` (see :func:`streamed`)."""
+    try:
+        with streamed(command, command[0], **options) as stream:
+            yield stream
+    except ToolError as error:
+        raise BackupToolError(str(error)) from None
 
 
-def _copy_blocks(script: str) -> list[tuple[str, str, str]]:
-    """Split ``pg_restore --data-only`` output into (table, columns, data) COPY blocks."""
-    blocks, lines, index = [], script.splitlines(keepends=True), 0
-    while index < len(lines):
-        header = COPY_HEADER.match(lines[index].rstrip("\n"))
-        index += 1
-        if not header:
+def _script(source: Path, *options: str) -> AbstractContextManager[BinaryIO]:
+    """Return the SQL script ``pg_restore`` makes of the dump ``source``, as a stream of lines."""
+    return _tool(["pg_restore", *options, "--file=-", str(source)])
+
+
+def counts_of(source: Path) -> dict[str, int]:
+    """Return the rows the dump ``source`` holds per table of the schema (its ``COPY`` lines).
+
+    Raises
+    ------
+    BackupToolError
+        If ``pg_restore`` cannot read the dump.
+    """
+    counts: dict[str, int] = {}
+    with _script(source, "--data-only") as lines:
+        for line in lines:
+            header = COPY_HEADER.match(line)
+            if not header:
+                continue
+            name = header.group(1).decode().removeprefix("public.").strip('"')
+            rows = 0
+            for row in lines:
+                if row == b"\\.\n":
+                    break
+                rows += 1
+            counts[name] = rows
+    known = set(table_names())
+    return {name: rows for name, rows in counts.items() if name in known}
+
+
+def _execute_script(connection: Connection, script: AbstractContextManager[BinaryIO]) -> None:
+    """Run a ``pg_restore`` script on ``connection``: its statements and its ``COPY`` data."""
+    with script as lines:
+        _execute_lines(connection, lines)
+    connection.exec_driver_sql("RESET ALL")  # the script's search_path and other settings
+
+
+def _execute_lines(connection: Connection, lines: BinaryIO) -> None:
+    cursor = connection.connection.driver_connection.cursor()
+    statements: list[bytes] = []
+    for line in lines:
+        header = COPY_HEADER.match(line)
+        if header is None:
+            if not META_COMMAND.match(line):
+                statements.append(line)
             continue
-        start = index
-        while lines[index].rstrip("\n") != "\\.":
-            index += 1
-        blocks.append((header.group(1), header.group(2), "".join(lines[start:index])))
-    return blocks
+        if statements:
+            cursor.execute(b"".join(statements))
+            statements = []
+        sql = b"COPY %s (%s) FROM STDIN" % (header.group(1), header.group(2))
+        with cursor.copy(sql) as copy:
+            batch, size = [], 0
+            for row in lines:
+                if row == b"\\.\n":
+                    break
+                batch.append(row)
+                size += len(row)
+                if size >= COPY_BATCH:
+                    copy.write(b"".join(batch))
+                    batch, size = [], 0
+            copy.write(b"".join(batch))
+    if statements:
+        cursor.execute(b"".join(statements))
 
 
-def restore_tables(engine: Engine, source: Path, tables: list[str]) -> None:
+def restore_in_progress(engine: Engine) -> str | None:
+    """Return what restore holds the database (which backup, which session), or ``None``.
+
+    Reads ``pg_locks``, which any role may; a database that does not answer gives ``None``
+    (the readiness check of the database reports that).
+    """
+    query = text(
+        "SELECT l.pid, a.application_name FROM pg_locks l "
+        "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :high "
+        "AND l.objid = :low AND l.objsubid = 2 "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(
+                query, {"high": RESTORE_LOCK[0], "low": RESTORE_LOCK[1]}
+            ).first()
+    except DBAPIError:
+        return None
+    if found is None:
+        return None
+    pid, application = found
+    backup = (application or "").removeprefix(APPLICATION) if application else "?"
+    return f"restore of backup {backup} in progress (database session {pid})"
+
+
+def _blockers(engine: Engine) -> str:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT pid, usename, application_name, state FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend' AND application_name NOT LIKE :ours"
+            ),
+            {"ours": f"{APPLICATION}%"},
+        ).all()
+    return "; ".join(f"pid {p} ({u}, {a or 'no application name'}, {s})" for p, u, a, s in rows)
+
+
+@contextmanager
+def hold(engine: Engine, backup_id: str) -> Iterator[Connection]:
+    """Hold the database for a restore: yield a connection in a transaction that has it all.
+
+    The transaction commits when the block ends without an error and rolls back otherwise.
+
+    Raises
+    ------
+    DatabaseBusyError
+        If another restore holds the database, or other sessions keep a table locked for
+        longer than :data:`WAIT_SECONDS` (they are named); nothing was changed.
+    """
+    private = create_engine(
+        engine.url,
+        poolclass=NullPool,
+        connect_args={"application_name": f"{APPLICATION}{backup_id}"[:63]},
+    )
+    try:
+        with private.connect() as connection:
+            connection.exec_driver_sql(f"SET lock_timeout = '{WAIT_SECONDS}s'")
+            taken = connection.execute(
+                text("SELECT pg_try_advisory_xact_lock(:high, :low)"),
+                {"high": RESTORE_LOCK[0], "low": RESTORE_LOCK[1]},
+            ).scalar_one()
+            if not taken:
+                raise DatabaseBusyError(restore_in_progress(engine) or "a restore is in progress")
+            tables = connection.execute(
+                text(
+                    "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+                )
+            ).scalars()
+            names = ", ".join(tables)
+            if names:
+                try:
+                    connection.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+                except DBAPIError as error:
+                    if "lock timeout" not in str(error):
+                        raise
+                    raise DatabaseBusyError(
+                        f"other sessions kept the tables locked for {WAIT_SECONDS} s: "
+                        f"{_blockers(engine) or 'they have ended'}; retry when they are idle"
+                    ) from None
+            connection.exec_driver_sql("SET lock_timeout = 0")
+            yield connection
+            connection.commit()
+    finally:
+        private.dispose()
+
+
+def replace_all(connection: Connection, source: Path) -> None:
+    """Replace the held database's objects and rows with those of the dump ``source``."""
+    _execute_script(connection, _script(source, "--clean", "--if-exists"))
+
+
+def replace_tables(connection: Connection, source: Path, tables: list[str]) -> None:
     """Replace the rows of ``tables`` with the dump's, leaving every other table alone.
 
-    Foreign-key triggers are off for the transaction (``session_replication_role =
+    Foreign-key triggers are off while rows are loaded (``session_replication_role =
     replica``, which needs a superuser), so no cascade reaches another table; then every
-    foreign key touching the tables must resolve, or the transaction is rolled back.
+    foreign key touching the tables must resolve, or the caller's transaction rolls back.
 
     Raises
     ------
     cryoprotect.backup.consistency.InconsistentRestoreError
         If the restored rows and the rest of the database do not fit together.
     """
-    url, env = _libpq(engine)
+    connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    for table in tables:
+        connection.exec_driver_sql(f'DELETE FROM "{table}"')  # noqa: S608 (schema's names)
     options = [f"--table={table}" for table in tables]
-    script = _run(["pg_restore", "--data-only", *options, "--file=-", str(source)], env).stdout
-    blocks = _copy_blocks(script)
-    with engine.connect() as connection, connection.begin():
-        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        for table in tables:
-            connection.exec_driver_sql(f'DELETE FROM "{table}"')  # noqa: S608 (schema's names)
-        raw = connection.connection.driver_connection
-        for name, columns, data in blocks:
-            with raw.cursor().copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
-                copy.write(data)
-        for table in tables:
-            if "id" in Base.metadata.tables[table].c:  # serial keys continue after the rows
-                connection.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                    f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)'
-                )
-        check_references(connection, tables)
+    _execute_script(connection, _script(source, "--data-only", *options))
+    for table in tables:
+        if "id" in Base.metadata.tables[table].c:  # serial keys continue after the rows
+            connection.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)'
+            )
+    check_references(connection, tables)

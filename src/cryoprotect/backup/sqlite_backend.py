@@ -1,51 +1,52 @@
-"""SQLite backups with the online backup API: consistent while writers are active.
+"""SQLite backups: a consistent copy of the file, and restores that shut out every other writer.
 
-A backup is the database file as SQLite's backup API copies it (one consistent snapshot,
-taken under a read lock, so concurrent writers are never seen half-way). A full restore
-copies the verified backup into the live database with the same API in one step; a partial
-restore replaces chosen tables inside one transaction and checks every foreign key touching
-them before it commits.
+A backup reads the database file while holding a read transaction: in SQLite's default
+rollback-journal mode no writer can change the file until it ends, so the bytes and the row
+counts taken in that transaction are one snapshot. The file is read by a child process
+(``cat``): closing a descriptor of this process on the file would drop SQLite's own locks.
+A database in WAL mode is first copied with SQLite's online backup API.
+
+A restore holds the database with an exclusive lock for its whole duration (SQLite's
+``EXCLUSIVE`` locking mode keeps it across transactions), so other connections can neither
+write nor read: they wait for their busy timeout and fail, and no acknowledged write can be
+overwritten. A lock file beside the database (``<file>-restore``) says who restores what,
+for the service to read.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import socket
 import sqlite3
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.pool import StaticPool
 
+from cryoprotect.backup.archive import Digests, compress, compress_file
 from cryoprotect.backup.consistency import check_references, table_names
-from cryoprotect.db.engine import make_engine
+from cryoprotect.backup.processes import streamed
 
 FILE = "database.sqlite.zst"
-IN_MEMORY_LIMIT = 256 * 2**20
-"""Databases up to this size (bytes) are copied through memory rather than a temporary file."""
+STEP_PAGES = 2048
+"""Pages a restore copies per step while the backup is still being unpacked."""
+METHOD = "copy"
+WAIT_SECONDS = 10.0
+"""How long a restore waits for other connections' transactions to end before refusing."""
+
+
+class DatabaseBusyError(RuntimeError):
+    """Another connection kept the database busy; the restore refused and changed nothing."""
 
 
 def database_path(engine: Engine) -> Path:
     """Return the file of a SQLite engine."""
     return Path(engine.url.database)
-
-
-def dump(engine: Engine, target: Path) -> tuple[dict[str, int], bytes | None]:
-    """Copy the database with the backup API; return the copy's row counts, and its bytes.
-
-    A database up to :data:`IN_MEMORY_LIMIT` is copied into memory and returned as bytes
-    (no temporary file to write and flush); a larger one is copied to ``target`` and
-    ``None`` is returned in place of the bytes.
-    """
-    path = database_path(engine)
-    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    small = path.stat().st_size <= IN_MEMORY_LIMIT
-    copy = sqlite3.connect(":memory:" if small else target)
-    try:
-        source.backup(copy)
-        counts = _counts(copy)
-        return counts, copy.serialize() if small else None
-    finally:
-        copy.close()
-        source.close()
 
 
 def _counts(connection: sqlite3.Connection) -> dict[str, int]:
@@ -57,37 +58,185 @@ def _counts(connection: sqlite3.Connection) -> dict[str, int]:
     }
 
 
+def dump(engine: Engine, folder: Path) -> tuple[dict[str, int], Digests]:
+    """Store a consistent copy of the database as :data:`FILE` in ``folder``.
+
+    Returns the copy's row counts and the stored file's digests. Writers are held off only
+    while the file is read and compressed (as long as SQLite's own backup API would).
+    """
+    path = database_path(engine)
+    with closing(sqlite3.connect(_uri(path, "mode=rw"), uri=True, isolation_level=None)) as db:
+        db.execute("BEGIN")
+        counts = _counts(db)  # takes the shared lock the copy relies on
+        if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            db.execute("COMMIT")
+            return _dump_through_backup_api(db, folder)
+        size = (
+            db.execute("PRAGMA page_count").fetchone()[0]
+            * db.execute("PRAGMA page_size").fetchone()[0]
+        )
+        with streamed(["cat", "--", str(path)], "reading the database file") as stream:
+            digests = compress(stream, folder / FILE, size)
+        db.execute("COMMIT")
+    return counts, digests
+
+
+def _dump_through_backup_api(db: sqlite3.Connection, folder: Path) -> tuple[dict, Digests]:
+    work = folder / ".work"
+    work.mkdir()
+    copy_path = work / "copy.db"
+    with closing(sqlite3.connect(copy_path)) as copy:
+        db.backup(copy)
+        counts = _counts(copy)
+    digests = compress_file(copy_path, folder / FILE)
+    copy_path.unlink()
+    work.rmdir()
+    return counts, digests
+
+
+def _uri(path: Path, query: str) -> str:
+    return f"{Path(path).resolve().as_uri()}?{query}"
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """Open an unpacked backup file that nothing else uses (no locking needed)."""
+    return sqlite3.connect(_uri(path, "mode=ro&immutable=1"), uri=True)
+
+
 def counts_of(path: Path) -> dict[str, int]:
     """Return the row counts of the schema's tables in the SQLite file at ``path``."""
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+    with closing(_read_only(path)) as connection:
         return _counts(connection)
 
 
 def integrity_problems(path: Path) -> list[str]:
     """Return SQLite's ``integrity_check`` complaints about the file (empty when sound)."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+    with closing(_read_only(path)) as connection:
         rows = [r[0] for r in connection.execute("PRAGMA integrity_check")]
     return [] if rows == ["ok"] else rows
 
 
-def restore_all(engine: Engine, source: Path | bytes) -> None:
-    """Replace the whole database with ``source`` (a SQLite file, or its bytes) in one step."""
-    engine.dispose()
-    if isinstance(source, bytes):
-        copy = sqlite3.connect(":memory:")
-        copy.deserialize(source)
-    else:
-        copy = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    live = sqlite3.connect(database_path(engine))
+def _signal_path(engine: Engine) -> Path:
+    path = database_path(engine)
+    return path.with_name(f"{path.name}-restore")
+
+
+def restore_in_progress(engine: Engine) -> str | None:
+    """Return what restore holds the database (who, which backup, since when), or ``None``."""
+    path = _signal_path(engine)
     try:
-        copy.backup(live)
+        descriptor = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.read(descriptor, 4096).decode(errors="replace")
+            try:
+                facts = json.loads(text)
+                return (
+                    f"restore of backup {facts['backup']} in progress since {facts['since']} "
+                    f"(process {facts['pid']} on {facts['host']})"
+                )
+            except (ValueError, KeyError, TypeError):
+                return "a restore is in progress"
+        return None  # a lock file left by a killed restore: nothing holds the database
     finally:
-        live.close()
-        copy.close()
+        os.close(descriptor)
 
 
-def restore_tables(engine: Engine, source: Path, tables: list[str]) -> None:
-    """Replace the rows of ``tables`` with those in ``source``, leaving other tables alone.
+@contextmanager
+def hold(engine: Engine, backup_id: str) -> Iterator[Connection]:
+    """Hold the database for a restore: yield a connection no other connection can get past.
+
+    Raises
+    ------
+    DatabaseBusyError
+        If another restore runs, or other connections keep a transaction open for longer
+        than :data:`WAIT_SECONDS`; nothing was changed.
+    """
+    signal = _signal_path(engine)
+    descriptor = os.open(signal, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            reason = restore_in_progress(engine) or "a restore is in progress"
+            raise DatabaseBusyError(reason) from None
+        facts = {
+            "backup": backup_id,
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        }
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, json.dumps(facts).encode(), 0)
+        engine.dispose()  # this process's own idle connections
+        raw = sqlite3.connect(
+            _uri(database_path(engine), "mode=rwc"),
+            uri=True,
+            timeout=WAIT_SECONDS,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        private = create_engine("sqlite://", creator=lambda: raw, poolclass=StaticPool)
+        try:
+            raw.execute("PRAGMA locking_mode = EXCLUSIVE")
+            try:
+                raw.execute("BEGIN EXCLUSIVE")
+                raw.execute("COMMIT")  # the exclusive lock stays until the connection closes
+            except sqlite3.OperationalError as error:
+                raise DatabaseBusyError(
+                    f"the database stayed in use by another connection for {WAIT_SECONDS:g} s "
+                    f"({error}): stop its writers and retry"
+                ) from None
+            with private.connect() as connection:
+                yield connection
+        finally:
+            private.dispose()
+            raw.close()
+            signal.unlink(missing_ok=True)
+    finally:
+        os.close(descriptor)
+
+
+def replace_all(
+    connection: Connection, source: Path, ready: Callable[[int], None] | None = None
+) -> None:
+    """Replace the held database with the SQLite file ``source``, in one transaction.
+
+    ``ready(n)``, if given, must block until the first ``n`` bytes of ``source`` are written
+    (the file being unpacked meanwhile, at its full size already) and raise if they cannot
+    be; asked for the whole file, it also checks the content. The copy then follows the
+    unpacking :data:`STEP_PAGES` pages at a time and asks for the whole file before its
+    last step, which commits: a failed check rolls the copy back, so the database either
+    becomes the checked backup or stays as it was.
+    """
+    raw = connection.connection.driver_connection
+    size = source.stat().st_size
+    wait = ready or (lambda _size: None)
+    wait(min(size, 100))
+    with source.open("rb") as header:  # read-only and lock-free: the file is ours alone
+        page = int.from_bytes(header.read(100)[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = size // page
+    if pages <= 2 * STEP_PAGES:
+        wait(size)
+    else:
+        wait(STEP_PAGES * page)
+
+    def follow(_status: int, remaining: int, total: int) -> None:
+        copied = total - remaining
+        wait(size if remaining <= STEP_PAGES else (copied + STEP_PAGES) * page)
+
+    with closing(_read_only(source)) as copy:
+        copy.execute(f"PRAGMA mmap_size = {size}")  # pages are read in place, not copied
+        copy.backup(raw, pages=STEP_PAGES if pages > 2 * STEP_PAGES else -1, progress=follow)
+
+
+def replace_tables(connection: Connection, source: Path, tables: list[str]) -> None:
+    """Replace the rows of ``tables`` in the held database with those in ``source``.
 
     Foreign-key actions are off while rows are swapped (so no cascade reaches another
     table); afterwards every foreign key touching the tables must resolve, or the
@@ -98,21 +247,20 @@ def restore_tables(engine: Engine, source: Path, tables: list[str]) -> None:
     cryoprotect.backup.consistency.InconsistentRestoreError
         If the restored rows and the rest of the database do not fit together.
     """
-    engine.dispose()
-    own = make_engine(engine.url.render_as_string(hide_password=False))
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys = OFF")  # outside a transaction, or it is ignored
+    raw.execute("ATTACH DATABASE ? AS backup", (_uri(source, "mode=ro&immutable=1"),))
     try:
-        with own.connect() as connection:
-            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")  # outside a transaction
-            connection.exec_driver_sql("ATTACH DATABASE ? AS backup", (str(source),))
-            connection.commit()
-            with connection.begin():
-                for table in tables:
-                    connection.exec_driver_sql(f'DELETE FROM main."{table}"')  # noqa: S608
-                    connection.exec_driver_sql(
-                        f'INSERT INTO main."{table}" SELECT * FROM backup."{table}"'  # noqa: S608
-                    )
-                check_references(connection, tables)
-            connection.exec_driver_sql("DETACH DATABASE backup")
-            connection.commit()
+        raw.execute("BEGIN")
+        try:
+            for table in tables:
+                raw.execute(f'DELETE FROM main."{table}"')  # noqa: S608 (the schema's names)
+                raw.execute(f'INSERT INTO main."{table}" SELECT * FROM backup."{table}"')  # noqa: S608
+            check_references(connection, tables)
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
     finally:
-        own.dispose()  # its connections had foreign keys off
+        raw.execute("DETACH DATABASE backup")
+        raw.execute("PRAGMA foreign_keys = ON")

@@ -24,6 +24,7 @@ from pydantic import Discriminator, Tag
 from sqlalchemy import Engine
 
 from cryoprotect import __version__
+from cryoprotect.backup.exclusion import restore_in_progress
 from cryoprotect.backup.store import BackupStore
 from cryoprotect.config import Settings
 from cryoprotect.db.datasets import molecule_names
@@ -257,15 +258,24 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         request_id = request.scope.get("state", {}).get("request_id")
         return JSONResponse({"detail": "internal error", "request_id": request_id}, status_code=500)
 
-    @app.post("/predict", response_model=PredictResponse, tags=["predictions"])
+    @app.post(
+        "/predict",
+        response_model=PredictResponse,
+        tags=["predictions"],
+        responses={503: {"description": "A restore of the database is in progress."}},
+    )
     def predict(request: Request, body: Body_) -> PredictResponse:
         """Predict one or more targets for a molecule or a formulation, or for a batch.
 
         A single item gives ``item: 0`` results; a batch (``{"items": [...]}``, at most
         1,000 items) gives results in item order. A structure RDKit cannot read is a 422
-        naming its field; a subject a model cannot use gets ``error`` in its result.
+        naming its field; a subject a model cannot use gets ``error`` in its result. While
+        a restore holds the database the answer is 503 naming it.
         """
         svc = service()
+        restoring = restore_in_progress(svc.engine)
+        if restoring:
+            return JSONResponse({"detail": restoring}, status_code=503)
         items = body.items if isinstance(body, BatchRequest) else [body]
         request.state.structure_prefix = (
             (lambda loc: ["items", *loc])

@@ -1,9 +1,9 @@
 """``/health/ready``: whether this instance can serve, and whether anything is going stale.
 
-Failing checks (the instance must not get traffic): the database does not answer, a target's
-model is not loaded, or a data file system is nearly full. Warnings (it may serve, but an
-operator should look): backups cannot be written, or the newest backup or database health
-check is older than the settings allow.
+Failing checks (the instance must not get traffic): the database does not answer or a
+restore holds it, a target's model is not loaded, or a data file system is nearly full.
+Warnings (it may serve, but an operator should look): backups cannot be written, or the
+newest backup or database health check is older than the settings allow.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from cryoprotect.backup.exclusion import restore_in_progress
 from cryoprotect.models.targets import TARGETS
 from cryoprotect.service.schemas import Check, Readiness
 
@@ -41,7 +42,7 @@ def readiness(service: Service) -> Readiness:
     The status is ``fail`` if any check fails, ``degraded`` on a warning, else ``ok``.
     """
     settings = service.settings
-    database = service.database.get()
+    database = restore_in_progress(service.engine) or service.database.get()
     missing = {
         t: service.models.errors.get(t, "not loaded")
         for t in TARGETS

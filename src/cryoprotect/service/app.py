@@ -23,7 +23,7 @@ from cryoprotect.config import Settings
 from cryoprotect.service import errors
 from cryoprotect.service.context import build_service
 from cryoprotect.service.metrics import ServiceMetrics
-from cryoprotect.service.middleware import RequestMiddleware
+from cryoprotect.service.middleware import BodyLimitMiddleware, RequestMiddleware
 from cryoprotect.service.routes import docs, health, metrics, models, predict
 from cryoprotect.service.schemas import Failure
 
@@ -63,7 +63,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        max_body_size=settings.max_request_bytes,
         responses={500: {"model": Failure, "description": "An error of the service itself."}},
     )
     errors.install(app)
@@ -73,5 +72,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     docs.install(app)
     routes = [r for router in routers for r in router.routes]
     routes += [r for r in app.routes if hasattr(r, "path")]  # /docs, its assets, /openapi.json
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     app.add_middleware(RequestMiddleware, metrics=service_metrics, routes=routes)
     return app

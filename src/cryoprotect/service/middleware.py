@@ -14,6 +14,7 @@ import time
 import uuid
 
 import structlog
+from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from cryoprotect.service.metrics import ServiceMetrics
@@ -118,3 +119,47 @@ async def _internal_error(send, request_id: str) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 500, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimitMiddleware:
+    """Refuse a request body larger than ``limit`` bytes with a JSON 413, reading no more of it.
+
+    A declared ``Content-Length`` over the limit is refused before the body is read; a body
+    sent in chunks is refused once the bytes received pass the limit.
+    """
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Pass the request on, counting the body's bytes as they are received."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, send)
+            return
+        received = 0
+
+        async def counted():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413)
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _refuse(self, scope, send) -> None:
+        request_id = scope.get("state", {}).get("request_id")
+        detail = f"the request body is larger than the limit of {self.limit} bytes"
+        body = json.dumps({"detail": detail, "request_id": request_id}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -65,9 +65,14 @@ class Service:
         return self.names_loaded_at is not None
 
     def load_names(self) -> int:
-        """Read the molecule names again when due; return how many are known."""
-        due = self.names_loaded_at is None or (
-            time.monotonic() - self.names_loaded_at > NAMES_REFRESH_SECONDS
+        """Read the molecule names again when due; return how many are known.
+
+        Due: never read, none known yet (a database being filled), or read long ago.
+        """
+        due = (
+            self.names_loaded_at is None
+            or not self.names
+            or time.monotonic() - self.names_loaded_at > NAMES_REFRESH_SECONDS
         )
         if due:
             self.names = molecule_names(self.engine, public_only=True)

@@ -297,29 +297,38 @@ def predict_isolated(
     resolve: Resolver,
     confidence: float,
 ) -> list[dict]:
-    """Like :func:`predict_checked`, but an item whose prediction raises fails alone.
+    """Like :func:`predict_checked`, but a prediction that raises fails alone.
 
-    The items are predicted together; if that raises, each is predicted on its own and an
-    item that still raises gets ``error`` naming the exception in each of its results.
+    The items are predicted together; if that raises, each item is predicted on its own,
+    and an item that still raises has each of its targets predicted on its own. A target
+    that still raises gets ``error`` naming the exception; the others are predicted.
     """
     try:
         return predict_checked(loaded, items, structures, resolve, confidence)
     except Exception as error:  # a model or featurizer failing on one subject  # noqa: BLE001
-        if len(items) == 1:
-            (item,) = items
-            reason = f"prediction failed: {type(error).__name__}: {error}"[:300]
-            return [
-                {
-                    **_empty(0, name, item, TARGETS[name].unit, reason),
-                    "model_version": getattr(loaded.models.get(name), "version", None),
-                }
-                for name in item.wanted()
-            ]
-    results = []
-    for index, (item, found) in enumerate(zip(items, structures, strict=True)):
-        alone = predict_isolated(loaded, [item], [found], resolve, confidence)
-        results += [{**r, "item": index} for r in alone]
-    return results
+        failure = f"prediction failed: {type(error).__name__}: {error}"[:300]
+    if len(items) > 1:
+        parts = [
+            predict_isolated(loaded, [item], [found], resolve, confidence)
+            for item, found in zip(items, structures, strict=True)
+        ]
+        return [{**r, "item": index} for index, part in enumerate(parts) for r in part]
+    (item,) = items
+    if len(item.wanted()) > 1:
+        alone = [item.model_copy(update={"target": t, "targets": None}) for t in item.wanted()]
+        return [
+            r
+            for one in alone
+            for r in predict_isolated(loaded, [one], structures, resolve, confidence)
+        ]
+    (name,) = item.wanted()
+    model = loaded.models.get(name)
+    return [
+        {
+            **_empty(0, name, item, TARGETS[name].unit, failure),
+            "model_version": model.version if model else None,
+        }
+    ]
 
 
 def _reused(known: dict, index: int, name: str, item: PredictItem) -> dict:

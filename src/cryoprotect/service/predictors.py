@@ -109,8 +109,12 @@ class _Queue:
             self.closed = True
             self._ready.notify_all()
 
-    def take(self, max_items: int) -> list[Chunk] | None:
-        """Return the next batch (waiting for one), or ``None`` once closed."""
+    def take(self, max_items: int, workers: int) -> list[Chunk] | None:
+        """Return the next batch (waiting for one), or ``None`` once closed.
+
+        A batch holds at most ``max_items`` items and at most its share of what waits (the
+        items waiting divided by ``workers``), so idle workers get the rest.
+        """
         with self._ready:
             while True:
                 while self._chunks and self._chunks[0].ticket.cancelled.is_set():
@@ -120,9 +124,11 @@ class _Queue:
                 if self.closed:
                     return None
                 self._ready.wait()
+            share = -(-sum(len(c.items) for c in self._chunks) // workers)
+            limit = min(max_items, share)
             batch = [self._chunks.popleft()]
             size = len(batch[0].items)
-            while self._chunks and size + len(self._chunks[0].items) <= max_items:
+            while self._chunks and size + len(self._chunks[0].items) <= limit:
                 chunk = self._chunks.popleft()
                 if chunk.ticket.cancelled.is_set():
                     _settle(chunk.future, error=CancelledError())
@@ -164,12 +170,14 @@ class _Worker(threading.Thread):
         self.pool, self.index = pool, index
         self.process = None
         self.connection = None
+        self.ready = False
         self.started_event = threading.Event()
 
     def run(self) -> None:
         self._start_process()
         self.started_event.set()
-        while (batch := self.pool.queue.take(self.pool.max_items)) is not None:
+        pool = self.pool
+        while (batch := pool.queue.take(pool.max_items, len(pool.workers))) is not None:
             self._predict(batch)
         self._end_process(graceful=True)
 
@@ -193,6 +201,7 @@ class _Worker(threading.Thread):
                 report = None
             if report is not None:
                 pool.loaded(report)
+                self.ready = True
                 log.info(
                     "predictor started",
                     worker=self.index,
@@ -205,6 +214,7 @@ class _Worker(threading.Thread):
         return False
 
     def _end_process(self, graceful: bool = False) -> None:
+        self.ready = False
         if self.process is None:
             return
         if graceful and self.process.is_alive():
@@ -336,8 +346,10 @@ class PredictorPool:
         return self.report
 
     def alive(self) -> int:
-        """Return how many processes are running."""
-        return sum(1 for w in self.workers if w.process is not None and w.process.is_alive())
+        """Return how many processes have loaded the models and are running."""
+        return sum(
+            1 for w in self.workers if (p := w.process) is not None and w.ready and p.is_alive()
+        )
 
     def submit(
         self, items: Sequence[PredictItem], structures: list[list[str]], names: dict[str, str]

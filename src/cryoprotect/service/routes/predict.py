@@ -88,6 +88,10 @@ async def _wait(ticket: Ticket, request: Request, seconds: float) -> list[dict]:
         done, _ = await asyncio.wait(
             {answer, gone}, timeout=max(seconds, 0), return_when=asyncio.FIRST_COMPLETED
         )
+    except BaseException:  # the server cancels the request (shutting down): stop its work
+        ticket.cancel()
+        answer.cancel()
+        raise
     finally:
         gone.cancel()
     if answer in done:

@@ -188,26 +188,6 @@ def _value(number) -> float | None:
     return float(number) if number is not None and np.isfinite(number) else None
 
 
-def predict_items(
-    loaded: LoadedModels,
-    items: Sequence[PredictItem],
-    resolve: Resolver,
-    confidence: float = 0.9,
-) -> list[dict]:
-    """Predict every target each item asks for; one dict per (item, target), items in order.
-
-    A target without a loaded model, or a subject its model cannot use, gives a result with
-    ``error`` set; the others are still predicted.
-
-    Raises
-    ------
-    UnreadableStructureError
-        If a molecule cannot be read (nothing is predicted then).
-    """
-    structures = check_structures(items, resolve)
-    return predict_checked(loaded, items, structures, resolve, confidence)
-
-
 def _rows(items: Sequence[PredictItem], structures: list[list[str]]) -> dict[str, list]:
     wanted: dict[str, list[tuple[int, PredictItem, list[str]]]] = {}
     for index, item in enumerate(items):
@@ -260,7 +240,12 @@ def predict_checked(
     resolve: Resolver,
     confidence: float,
 ) -> list[dict]:
-    """Like :func:`predict_items` for items whose ``structures`` :func:`check_structures` gave."""
+    """Predict every target each item asks for; one dict per (item, target), items in order.
+
+    ``structures`` are what :func:`check_structures` gave for ``items``. A target without a
+    loaded model, or a subject its model cannot use, gives a result with ``error`` set; the
+    others are still predicted.
+    """
     results: dict[tuple[int, str], dict] = {}
     for name, rows in _rows(items, structures).items():
         unit = TARGETS[name].unit

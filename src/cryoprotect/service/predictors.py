@@ -147,15 +147,19 @@ def serve_predictions(
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the web process decides when this ends
     configure_logging("WARNING", log_format, stream="stdout", everything=True)
-    loaded = LoadedModels.load(models_dir, versions=versions)
-    connection.send(loaded.report())
-    while True:
-        try:
-            items, structures, names = connection.recv()
-        except EOFError:
-            return
-        resolve = _resolver(names)
-        connection.send(predict_isolated(loaded, items, structures, resolve, confidence))
+    try:
+        loaded = LoadedModels.load(models_dir, versions=versions)
+        connection.send(loaded.report())
+        while True:
+            try:
+                items, structures, names = connection.recv()
+            except EOFError:
+                return
+            resolve = _resolver(names)
+            connection.send(predict_isolated(loaded, items, structures, resolve, confidence))
+    except Exception:  # logged as one line; the web process sees the process end
+        log.exception("predictor failed")
+        raise SystemExit(1) from None
 
 
 def _resolver(names: dict[str, str]) -> Callable[[str], str | None]:

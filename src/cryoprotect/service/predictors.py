@@ -90,6 +90,7 @@ class _Queue:
     def __init__(self) -> None:
         self._chunks: deque[Chunk] = deque()
         self._ready = threading.Condition()
+        self._idle = 0
         self.closed = False
 
     def put(self, chunks: list[Chunk], front: bool = False) -> None:
@@ -109,33 +110,42 @@ class _Queue:
             self.closed = True
             self._ready.notify_all()
 
-    def take(self, max_items: int, workers: int) -> list[Chunk] | None:
+    def take(self, max_items: int) -> list[Chunk] | None:
         """Return the next batch (waiting for one), or ``None`` once closed.
 
         A batch holds at most ``max_items`` items and at most its share of what waits (the
-        items waiting divided by ``workers``), so idle workers get the rest.
+        items waiting divided among the workers waiting here), so idle workers get the rest
+        while a busy worker's share goes to the batch of the one taking.
         """
         with self._ready:
-            while True:
-                while self._chunks and self._chunks[0].ticket.cancelled.is_set():
-                    _settle(self._chunks.popleft().future, error=CancelledError())
-                if self._chunks:
-                    break
-                if self.closed:
-                    return None
-                self._ready.wait()
-            share = -(-sum(len(c.items) for c in self._chunks) // workers)
-            limit = min(max_items, share)
-            batch = [self._chunks.popleft()]
-            size = len(batch[0].items)
-            while self._chunks and size + len(self._chunks[0].items) <= limit:
-                chunk = self._chunks.popleft()
-                if chunk.ticket.cancelled.is_set():
-                    _settle(chunk.future, error=CancelledError())
-                    continue
-                batch.append(chunk)
-                size += len(chunk.items)
-            return batch
+            self._idle += 1
+            try:
+                return self._next(max_items)
+            finally:
+                self._idle -= 1
+
+    def _next(self, max_items: int) -> list[Chunk] | None:
+        """:meth:`take` with the lock held."""
+        while True:
+            while self._chunks and self._chunks[0].ticket.cancelled.is_set():
+                _settle(self._chunks.popleft().future, error=CancelledError())
+            if self._chunks:
+                break
+            if self.closed:
+                return None
+            self._ready.wait()
+        share = -(-sum(len(c.items) for c in self._chunks) // self._idle)
+        limit = min(max_items, share)
+        batch = [self._chunks.popleft()]
+        size = len(batch[0].items)
+        while self._chunks and size + len(self._chunks[0].items) <= limit:
+            chunk = self._chunks.popleft()
+            if chunk.ticket.cancelled.is_set():
+                _settle(chunk.future, error=CancelledError())
+                continue
+            batch.append(chunk)
+            size += len(chunk.items)
+        return batch
 
 
 def serve_predictions(
@@ -181,7 +191,7 @@ class _Worker(threading.Thread):
         self._start_process()
         self.started_event.set()
         pool = self.pool
-        while (batch := pool.queue.take(pool.max_items, len(pool.workers))) is not None:
+        while (batch := pool.queue.take(pool.max_items)) is not None:
             self._predict(batch)
         self._end_process(graceful=True)
 

@@ -178,13 +178,15 @@ def two_users(engine):
 @pytest.fixture
 def service_settings(trained_project, reference_database, tmp_path):
     """Settings of a prediction service on the trained test project, its reference database
-    and a new, empty backup folder."""
+    and a new, empty backup folder; one predictor process, background checks every 0.2 s."""
     from cryoprotect.config import Settings
 
     return Settings(
         root_dir=trained_project,
         database_url=reference_database,
         backup_dir=str(tmp_path / "backups"),
+        service_workers=1,
+        ready_check_interval=0.2,
     )
 
 
@@ -196,4 +198,16 @@ def client(service_settings):
     from cryoprotect.service.app import create_app
 
     with TestClient(create_app(service_settings)) as started:
+        wait_for_readings(started)
         yield started
+
+
+def wait_for_readings(client, seconds: float = 30.0) -> None:
+    """Wait until every background probe of ``client``'s service has read once."""
+    import time
+
+    service = client.app.state.service
+    deadline = time.monotonic() + seconds
+    while any(p.last is None for p in service.probes.values()):
+        assert time.monotonic() < deadline, "the service's probes never read"
+        time.sleep(0.05)

@@ -155,6 +155,38 @@ class Settings(BaseSettings):
     ready_max_health_age_hours: float = Field(
         default=26, gt=0, description="/health/ready warns when the newest health check is older."
     )
+    database_connect_timeout: int = Field(
+        default=5,
+        ge=1,
+        le=300,
+        description="Seconds to wait for the database to accept a connection (PostgreSQL).",
+    )
+    ready_check_interval: float = Field(
+        default=5,
+        gt=0,
+        description="Seconds between the service's background checks of the database.",
+    )
+    service_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Predictor processes of the service (each loads the models; serve --workers).",
+    )
+    prediction_time_limit: float = Field(
+        default=30,
+        gt=0,
+        description="Seconds a prediction request may take; then 504 and its work is stopped.",
+    )
+    prediction_max_waiting: int = Field(
+        default=10_000,
+        ge=1,
+        description="Items that may wait for a predictor; more get 503 until the queue drains.",
+    )
+    max_request_bytes: int = Field(
+        default=2_000_000,
+        ge=1024,
+        description="Largest request body the service reads; larger ones get 413.",
+    )
     prediction_cache_size: int = Field(
         default=100_000, ge=0, description="Results the service keeps for repeated subjects."
     )

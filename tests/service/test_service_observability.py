@@ -112,3 +112,24 @@ def test_log_files_rotate_and_keep_the_configured_number(tmp_path):
         for line in (path.parent / name).read_text().splitlines():
             assert json.loads(line)["event"] == "filler"
     assert path.stat().st_size <= 2048
+
+
+def test_an_unexpected_error_is_one_json_line_with_its_traceback_and_a_json_500(client, capsys):
+    def broken() -> dict:
+        raise RuntimeError("made-up fault")
+
+    client.app.add_api_route("/made-up-fault", broken)  # a route added by this test only
+    configure_logging("INFO", "json", stream="stdout", everything=True)
+    try:
+        capsys.readouterr()
+        response = client.get("/made-up-fault", headers={"X-Request-ID": "fault-1"})
+        lines = capsys.readouterr().out.splitlines()
+    finally:
+        configure_logging("INFO", "console")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error", "request_id": "fault-1"}
+    records = [json.loads(line) for line in lines]  # every line is JSON
+    (error,) = [r for r in records if r["event"] == "unhandled error"]
+    assert error["request_id"] == "fault-1" and error["level"] == "error"
+    assert "Traceback" in error["exception"] and "made-up fault" in error["exception"]
+    assert [r["status"] for r in records if r["event"] == "request"] == [500]

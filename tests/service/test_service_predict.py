@@ -73,7 +73,8 @@ def test_models_lists_every_target_with_its_card(client):
 @pytest.mark.parametrize(
     ("body", "loc", "message"),
     [
-        ({"target": "tg", "smiles": ""}, ["body", "smiles"], "must not be empty"),
+        ({"target": "tg", "smiles": ""}, ["body", "smiles"], "at least 1 character"),
+        ({"target": "tg", "smiles": "  "}, ["body", "smiles"], "must not be empty"),
         ({"target": "melting", "smiles": "CCO"}, ["body", "target"], "'tg', 'iri' or"),
         ({"target": "iri", "smiles": "CCO"}, ["body"], "iri needs 'concentration_mM'"),
         ({"target": "tg", "smiles": "C1CC(xx"}, ["body", "smiles"], "nor a valid SMILES"),

@@ -1,8 +1,10 @@
-"""While a restore holds the database the service answers 503 naming it, readiness too."""
+"""While a restore holds the database the service answers 503 naming it, readiness too
+(within a few of its restore checks, made every second in the background)."""
 
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +13,7 @@ from sqlalchemy.engine import make_url
 from cryoprotect.backup import postgres_backend, sqlite_backend
 from cryoprotect.db.engine import make_engine
 from cryoprotect.service.app import create_app
+from cryoprotect.service.context import RESTORE_CHECK_SECONDS
 
 BACKUP = "20261201T101500000000Z"
 REQUEST = {"target": "tg", "smiles": "OCC(O)CO"}
@@ -22,10 +25,20 @@ def _answers(client: TestClient) -> tuple[int, int]:
     ).status_code
 
 
-def _check_held(client: TestClient, held) -> None:
-    assert _answers(client) == (200, 200)
-    with held:
+def _held_answer(client: TestClient):
+    """Return the first 503 to a prediction within a few of the service's restore checks."""
+    deadline = time.monotonic() + 10 * RESTORE_CHECK_SECONDS
+    while True:
         answer = client.post("/predict", json=REQUEST)
+        if answer.status_code == 503 or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.1)
+
+
+def _check_held(client: TestClient, held) -> None:
+    assert _wait_for(client, (200, 200)) == (200, 200)
+    with held:
+        answer = _held_answer(client)
         assert answer.status_code == 503
         assert answer.json()["detail"].startswith(f"restore of backup {BACKUP} in progress")
         ready = client.get("/health/ready")
@@ -33,7 +46,15 @@ def _check_held(client: TestClient, held) -> None:
         database = ready.json()["checks"]["database"]
         assert database["status"] == "fail"
         assert database["detail"].startswith(f"restore of backup {BACKUP} in progress")
-    assert _answers(client) == (200, 200)
+    assert _wait_for(client, (200, 200)) == (200, 200)
+
+
+def _wait_for(client: TestClient, wanted: tuple[int, int]) -> tuple[int, int]:
+    """Return the answers once they are ``wanted`` or after a few restore checks."""
+    deadline = time.monotonic() + 10 * RESTORE_CHECK_SECONDS
+    while (answers := _answers(client)) != wanted and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return answers
 
 
 def test_a_restore_of_the_sqlite_database_makes_the_service_answer_503(

@@ -12,22 +12,15 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
+from live_server import free_port, wait_until
 
 pytestmark = pytest.mark.slow
 CRYOPROTECT = str(Path(sys.executable).parent / "cryoprotect")
-
-
-def free_port() -> int:
-    """Return a TCP port on the loopback interface that nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _get(url: str, data: bytes | None = None, timeout: float = 5.0) -> dict:
@@ -35,19 +28,6 @@ def _get(url: str, data: bytes | None = None, timeout: float = 5.0) -> dict:
     request = urllib.request.Request(url, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback)
         return json.loads(response.read())
-
-
-def _wait(check, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except OSError:
-            found = None
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture
@@ -67,7 +47,7 @@ def server(service_settings, tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _get(f"{base}/health")["status"] == "ok", 60, "the service to start")
+        wait_until(lambda: _get(f"{base}/health")["status"] == "ok", 60, "the service to start")
         yield base, process, log_file
     finally:
         if process.poll() is None:
@@ -144,7 +124,7 @@ def test_a_real_prometheus_scrapes_the_service(server, tmp_path):
             result = _get(api + query)["data"]["result"]
             return result and float(result[0]["value"][1]) >= 3 and result
 
-        _wait(predictions, 60, "Prometheus to scrape the prediction count")
+        wait_until(predictions, 60, "Prometheus to scrape the prediction count")
         up = _get(api + urllib.parse.quote('up{job="cryoprotect",colour="blue"}'))
         assert up["data"]["result"][0]["value"][1] == "1"
     finally:

@@ -29,18 +29,33 @@ def serve(
     log_format: str = typer.Option(
         "json", help="json (one JSON object per line, for log shippers) or console."
     ),
+    workers: int = typer.Option(
+        None,
+        min=1,
+        max=64,
+        help="Predictor processes (default CRYOPROTECT_SERVICE_WORKERS, 2); each loads the "
+        "models and predicts in parallel.",
+    ),
+    time_limit: float = typer.Option(
+        None, min=0.1, help="Seconds a prediction may take (CRYOPROTECT_PREDICTION_TIME_LIMIT)."
+    ),
 ) -> None:
     """Serve predictions, model information, health checks and metrics over HTTP.
 
-    One process per instance (run several instances behind a proxy to scale; each is
-    scraped by Prometheus on its own). Logs go to standard output, and to CRYOPROTECT_LOG_FILE
-    when set (rotated by size). The OpenAPI document is at /docs and /openapi.json.
+    One web process answers requests; the models run in --workers predictor processes, so
+    cold predictions use several cores and a prediction past its time limit (or whose client
+    went away) is stopped. Metrics are the web process's, so they count every worker. Logs go
+    to standard output (every line JSON with --log-format json), and to CRYOPROTECT_LOG_FILE
+    when set (rotated by size). The API is documented at /docs, /redoc and /openapi.json.
     """
     import uvicorn
 
     from cryoprotect.service.app import create_app
 
     config = settings(ctx)
+    overrides = {"log_format": log_format, "service_workers": workers}
+    overrides["prediction_time_limit"] = time_limit
+    config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     if config.refusals():
         fail("; ".join(config.refusals()))
     if log_format not in ("json", "console"):
@@ -54,11 +69,13 @@ def serve(
         file=config.log_file,
         max_bytes=config.log_max_bytes,
         backups=config.log_backups,
+        everything=True,  # uvicorn's lines, warnings and tracebacks too
     )
     uvicorn.run(
         create_app(config),
         host=host,
         port=port,
+        log_config=None,  # uvicorn's loggers write through the handlers set above
         access_log=False,  # the service logs every request itself, with its request id
         log_level=config.log_level.lower(),
         loop="auto",  # uvloop and httptools where installed

@@ -17,8 +17,13 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``; SQLite gets foreign keys enforced and its folder created."""
+def make_engine(url: str, connect_timeout: int | None = None) -> Engine:
+    """Create an engine for ``url``; SQLite gets foreign keys enforced and its folder created.
+
+    ``connect_timeout`` bounds, in seconds, how long a PostgreSQL connection may take to
+    open (unless the URL sets ``connect_timeout`` itself); without it the driver may wait
+    minutes for a server that accepts connections but does not answer.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -26,7 +31,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    arguments = {}
+    if connect_timeout is not None and "connect_timeout" not in parsed.query:
+        arguments["connect_timeout"] = connect_timeout
+    return create_engine(url, pool_pre_ping=True, connect_args=arguments)
 
 
 @contextmanager

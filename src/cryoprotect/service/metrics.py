@@ -71,6 +71,30 @@ class ServiceMetrics:
             ["target", "category"],
             registry=self.registry,
         )
+        self.predictor_batches = Counter(
+            "cryoprotect_predictor_batches",
+            "Batches predicted, by predictor process (worker).",
+            ["worker"],
+            registry=self.registry,
+        )
+        self.predictor_items = Counter(
+            "cryoprotect_predictor_items",
+            "Items predicted, by predictor process (worker).",
+            ["worker"],
+            registry=self.registry,
+        )
+        self.predictor_restarts = Counter(
+            "cryoprotect_predictor_restarts",
+            "Predictor processes replaced: cancelled (time limit, client gone) or crashed.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.requests_stopped = Counter(
+            "cryoprotect_prediction_requests_stopped",
+            "Prediction requests stopped: time_limit, disconnected or overloaded.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.model_loaded = Gauge(
             "cryoprotect_model_loaded",
             "1 if the production model of a target is loaded, 0 if it failed to load.",
@@ -102,7 +126,9 @@ class StateCollector(Collector):
     """Gauges computed at scrape time from ``read_state`` (a dict of the current values).
 
     ``read_state`` returns ``database_up`` (bool), ``disk`` (``{path: (free, total)}``),
-    ``last_backup`` and ``last_health_check`` (unix times or ``None``, left out when unknown).
+    ``last_backup`` and ``last_health_check`` (unix times or ``None``, left out when unknown),
+    ``predictors_alive`` and ``queued_items`` (counts). Every value is a reading taken in the
+    background: a scrape never waits on the database or the backup store.
     """
 
     def __init__(self, read_state: Callable[[], dict]) -> None:
@@ -115,6 +141,16 @@ class StateCollector(Collector):
             "cryoprotect_database_up",
             "1 if the database answered a query, 0 if not.",
             value=1.0 if state["database_up"] else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "cryoprotect_predictors_alive",
+            "Predictor processes running.",
+            value=state["predictors_alive"],
+        )
+        yield GaugeMetricFamily(
+            "cryoprotect_prediction_queue_items",
+            "Items waiting for a predictor process.",
+            value=state["queued_items"],
         )
         free = GaugeMetricFamily(
             "cryoprotect_disk_free_bytes", "Free bytes on a data file system.", labels=["path"]

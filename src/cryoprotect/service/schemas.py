@@ -1,94 +1,185 @@
-"""Request and response bodies of the prediction service (they make the OpenAPI document)."""
+"""Request and response bodies of the prediction service (they make the OpenAPI document).
+
+The rules between fields (``target`` or ``targets``; which subject each target needs) are
+written twice from one table, :data:`NEEDS`: as a ``oneOf`` in the JSON schema, so clients and
+fuzzers see them, and in :meth:`PredictItem._complete`, which enforces them. Numbers are
+strict (``true`` or ``"50"`` is not a number) and finite, with physical upper bounds.
+"""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
+from itertools import combinations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cryoprotect.chem.structures import MAX_SMILES_LENGTH
 from cryoprotect.vocabulary import AMOUNT_UNITS
 
 Target = Literal["tg", "iri", "viability"]
+TARGET_NAMES: tuple[str, ...] = ("tg", "iri", "viability")
+NEEDS: dict[str, tuple[str, ...]] = {
+    "tg": ("smiles",),
+    "iri": ("smiles", "concentration_mM"),
+    "viability": ("components",),
+}
+"""The fields each target needs besides ``target``/``targets``."""
 MAX_BATCH = 1000
 """Most items one ``POST /predict`` may carry."""
+MAX_CONCENTRATION_MM = 100_000.0
+"""Largest concentration accepted (100 M: above any solution's)."""
+AMOUNT_LIMITS: dict[str, float] = {"%v/v": 100.0, "mole fraction": 1.0}
+"""Largest amount per unit; other units take up to :data:`MAX_AMOUNT`."""
+MAX_AMOUNT = 100_000.0
+MOLECULE_FORMAT = "molecule"
+"""OpenAPI ``format`` of a molecule field: a SMILES or a known molecule name."""
+
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def _optional(**extra) -> Callable[[dict], None]:
+    """Return a field schema editor: drop ``default: null`` and add ``extra``.
+
+    The field may be left out, but not be null.
+    """
+
+    def edit(schema: dict) -> None:
+        schema.pop("default", None)
+        schema.update(extra)
+
+    return edit
+
+
+def _amount_rules() -> list[dict]:
+    """Return the ``oneOf`` branches that bound a component's amount by its unit."""
+    others = [u for u in AMOUNT_UNITS if u not in AMOUNT_LIMITS]
+    branches = [
+        {"properties": {"unit": {"const": unit}, "amount": {"maximum": limit}}}
+        for unit, limit in AMOUNT_LIMITS.items()
+    ]
+    return [*branches, {"properties": {"unit": {"enum": others}}}]
 
 
 class Component(BaseModel):
-    """One component of a formulation."""
+    """One component of a formulation; the amount's upper bound depends on its unit."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(**STRICT, json_schema_extra={"oneOf": _amount_rules()})
 
     molecule: str = Field(
-        min_length=1, max_length=1000, description="A SMILES or a known molecule name."
+        min_length=1,
+        max_length=MAX_SMILES_LENGTH,
+        description="A SMILES or a known molecule name.",
+        json_schema_extra={"format": MOLECULE_FORMAT},
     )
-    amount: float = Field(ge=0, description="Amount in ``unit``.")
+    amount: float = Field(ge=0, le=MAX_AMOUNT, description="Amount in ``unit``.")
     unit: Literal[AMOUNT_UNITS] = Field(description="Unit of the amount.")  # type: ignore[valid-type]
 
-    @field_validator("molecule")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
+    @model_validator(mode="after")
+    def _within_unit(self) -> Component:
+        limit = AMOUNT_LIMITS.get(self.unit)
+        if limit is not None and self.amount > limit:
+            raise ValueError(f"an amount in {self.unit} is at most {limit:g}")
+        return self
 
-    @field_validator("amount")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
+
+def _wanted_rules() -> list[dict]:
+    """Return one ``oneOf`` branch per way of asking: each single target, each set of targets.
+
+    ``targets`` of a set S must be a permutation of S (exactly ``len(S)`` distinct items
+    drawn from S); the branch requires the fields every target of S needs.
+    """
+    branches = []
+    for name in TARGET_NAMES:
+        branches.append(
+            {
+                "properties": {"target": {"const": name}, "targets": False},
+                "required": ["target", *NEEDS[name]],
+            }
+        )
+    for size in range(1, len(TARGET_NAMES) + 1):
+        for chosen in combinations(TARGET_NAMES, size):
+            needed = sorted({field for name in chosen for field in NEEDS[name]})
+            branches.append(
+                {
+                    "properties": {
+                        "target": False,
+                        "targets": {
+                            "items": {"enum": list(chosen)},
+                            "minItems": size,
+                            "maxItems": size,
+                        },
+                    },
+                    "required": ["targets", *needed],
+                }
+            )
+    return branches
 
 
 class PredictItem(BaseModel):
     """One subject and the targets to predict for it.
 
-    Tg and IRI take a molecule (``smiles``, a SMILES or a known name); IRI also takes its
-    concentration in mM. Viability takes a formulation (``components``).
+    Give ``target`` (one) or ``targets`` (several, each once). Tg and IRI take a molecule
+    (``smiles``, a SMILES or a known name); IRI also takes its concentration in mM.
+    Viability takes a formulation (``components``). Fields a target does not need are
+    checked but not used.
     """
 
     model_config = ConfigDict(
-        extra="forbid",
+        **STRICT,
         json_schema_extra={
+            "oneOf": _wanted_rules(),
             "examples": [
                 {"target": "tg", "smiles": "OCC(O)CO"},
                 {"targets": ["tg", "iri"], "smiles": "glycerol", "concentration_mM": 50},
                 {
                     "target": "viability",
-                    "components": [
-                        {"molecule": "CS(C)=O", "amount": 10, "unit": "%v/v"},
-                    ],
+                    "components": [{"molecule": "CS(C)=O", "amount": 10, "unit": "%v/v"}],
                 },
-            ]
+            ],
         },
     )
 
-    target: Target | None = Field(default=None, description="One target (or use ``targets``).")
-    targets: list[Target] | None = Field(
-        default=None, min_length=1, max_length=3, description="Several targets."
+    # Not nullable: an explicit null is refused, as the schema says (absent is the default).
+    target: Target = Field(  # type: ignore[assignment]
+        default=None,
+        description="One target (or use ``targets``).",
+        json_schema_extra=_optional(),
     )
-    smiles: str | None = Field(
-        default=None, max_length=1000, description="Molecule for tg and iri: SMILES or name."
+    targets: list[Target] = Field(  # type: ignore[assignment]
+        default=None,
+        min_length=1,
+        max_length=len(TARGET_NAMES),
+        description="Several targets, each once.",
+        json_schema_extra=_optional(uniqueItems=True),
     )
-    concentration_mM: float | None = Field(
-        default=None, gt=0, description="Concentration of the molecule for iri, in mM."
+    smiles: str = Field(  # type: ignore[assignment]
+        default=None,
+        min_length=1,
+        max_length=MAX_SMILES_LENGTH,
+        description="Molecule for tg and iri: a SMILES or a known name.",
+        json_schema_extra=_optional(format=MOLECULE_FORMAT),
     )
-    components: list[Component] | None = Field(
-        default=None, min_length=1, max_length=20, description="Formulation for viability."
+    concentration_mM: float = Field(  # type: ignore[assignment]
+        default=None,
+        gt=0,
+        le=MAX_CONCENTRATION_MM,
+        description="Concentration of the molecule for iri, in mM.",
+        json_schema_extra=_optional(),
+    )
+    components: list[Component] = Field(  # type: ignore[assignment]
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="Formulation for viability.",
+        json_schema_extra=_optional(),
     )
 
     @field_validator("smiles")
     @classmethod
-    def _smiles_not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
+    def _smiles_not_blank(cls, value: str) -> str:
+        if not value.strip():
             raise ValueError("must not be empty: give a SMILES such as OCC(O)CO, or a name")
-        return value.strip() if value is not None else None
-
-    @field_validator("concentration_mM")
-    @classmethod
-    def _finite(cls, value: float | None) -> float | None:
-        if value is not None and not math.isfinite(value):
-            raise ValueError("must be a finite number")
         return value
 
     @model_validator(mode="after")
@@ -98,12 +189,10 @@ class PredictItem(BaseModel):
         wanted = self.wanted()
         if len(set(wanted)) != len(wanted):
             raise ValueError("'targets' lists a target twice")
-        if {"tg", "iri"} & set(wanted) and self.smiles is None:
-            raise ValueError("tg and iri need 'smiles'")
-        if "iri" in wanted and self.concentration_mM is None:
-            raise ValueError("iri needs 'concentration_mM'")
-        if "viability" in wanted and self.components is None:
-            raise ValueError("viability needs 'components'")
+        for name in wanted:
+            missing = [f for f in NEEDS[name] if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"{name} needs {' and '.join(repr(f) for f in missing)}")
         return self
 
     def wanted(self) -> list[str]:
@@ -114,7 +203,7 @@ class PredictItem(BaseModel):
 class BatchRequest(BaseModel):
     """Several items predicted in one request."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     items: list[PredictItem] = Field(min_length=1, max_length=MAX_BATCH)
 
@@ -158,10 +247,13 @@ class ModelInfo(BaseModel):
 
 
 class Check(BaseModel):
-    """One readiness check."""
+    """One readiness check: its status, why, and how old the reading is."""
 
     status: Literal["ok", "warn", "fail"]
     detail: str
+    age_seconds: float | None = Field(
+        default=None, description="Seconds since the reading was taken in the background."
+    )
 
 
 class Readiness(BaseModel):
@@ -169,3 +261,57 @@ class Readiness(BaseModel):
 
     status: Literal["ok", "degraded", "fail"]
     checks: dict[str, Check]
+
+
+class Liveness(BaseModel):
+    """The process answers."""
+
+    status: Literal["ok"]
+    version: str
+
+
+class FailedCheck(BaseModel):
+    """A database health check that did not pass."""
+
+    name: str | None
+    table: str | None = None
+    column: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    message: str | None = None
+
+
+class DatabaseHealth(BaseModel):
+    """The newest health report (``cryoprotect health``) about the service's own database."""
+
+    status: Literal["ok", "warn", "fail", "unknown"]
+    database: str
+    detail: str | None = None
+    created: str | None = None
+    age_seconds: float | None = None
+    summary: dict | None = None
+    failed_checks: list[FailedCheck] = []
+
+
+class Problem(BaseModel):
+    """One reason a request was refused."""
+
+    type: str = Field(description="Kind of problem, e.g. missing, float_type, structure.")
+    loc: list[str | int] = Field(description="Where: 'body' then the path to the field.")
+    msg: str
+    excerpt: str | None = Field(
+        default=None, description="The start of the refused value, as JSON (bounded)."
+    )
+
+
+class ValidationProblems(BaseModel):
+    """Why a request was refused (HTTP 422)."""
+
+    detail: list[Problem]
+
+
+class Failure(BaseModel):
+    """Why a request could not be answered (HTTP 4xx or 5xx), with the request id."""
+
+    detail: str
+    request_id: str | None = None

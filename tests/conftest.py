@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -211,3 +211,23 @@ def wait_for_readings(client, seconds: float = 30.0) -> None:
     while any(p.last is None for p in service.probes.values()):
         assert time.monotonic() < deadline, "the service's probes never read"
         time.sleep(0.05)
+
+
+@pytest.fixture
+def login(two_users, postgres_admin) -> Iterator[Callable[..., tuple[str, Engine]]]:
+    """Make a throwaway login role, a member of ``roles``; return its name and engine."""
+    engine, _ = two_users
+    made: list[tuple[str, Engine]] = []
+
+    def make(kind: str, *roles: str) -> tuple[str, Engine]:
+        name = f"cp_test_{kind}_{uuid.uuid4().hex[:8]}"
+        with postgres_admin.connect() as connection:
+            connection.execute(text(f"CREATE ROLE {name} LOGIN IN ROLE {', '.join(roles)}"))
+        made.append((name, make_engine(engine.url.set(username=name).render_as_string(False))))
+        return made[-1]
+
+    yield make
+    for name, eng in made:
+        eng.dispose()
+        with postgres_admin.connect() as connection:
+            connection.execute(text(f"DROP ROLE IF EXISTS {name}"))

@@ -1,6 +1,7 @@
 """Small made-up source tables for curation tests, in the layout of the real published files.
 
-Every value here (glass transition temperatures, %MGS, recoveries, references) is INVENTED
+Every value here (glass transition temperatures, melting points, %MGS, recoveries,
+references) is INVENTED
 for the tests; none of it is a measurement and none may be used as data. Only the file
 names, column headers and structures mirror the real sources that
 :data:`cryoprotect.curation.sources.SOURCES` reads.
@@ -54,10 +55,21 @@ SODIUM_HEXANOATE = "CCCCCC(=O)[O-].[Na+]"
 HEXANOIC_ACID = "CCCCCC(=O)O"
 
 
-def armeli_row(name: str, smiles: str, tg: str, reference: str) -> dict[str, str]:
-    """An Armeli row: every column present, the ones the reader ignores left empty."""
+def armeli_row(
+    name: str, smiles: str, tg: str, reference: str, tm: str = "", tm_reference: str = ""
+) -> dict[str, str]:
+    """An Armeli row: every column present, the ones the readers ignore left empty."""
     row = dict.fromkeys(ARMELI_HEADER, "")
-    row.update({"Name": name, "SMILES": smiles, "Tg / K": tg, "Reference(Tg)": reference})
+    row.update(
+        {
+            "Name": name,
+            "SMILES": smiles,
+            "Tg / K": tg,
+            "Reference(Tg)": reference,
+            "Tm / K": tm,
+            "Reference(Tm)": tm_reference,
+        }
+    )
     return row
 
 
@@ -65,11 +77,13 @@ def armeli_row(name: str, smiles: str, tg: str, reference: str) -> dict[str, str
 # the tests refer to them.
 FIXTURE_ROWS: dict[str, list[dict[str, str]]] = {
     "tg_armeli2023.csv": [
-        armeli_row("glycerol", GLYCEROL, "190.0", "refGlyA"),  # 1 kept
-        armeli_row("sucrose", SUCROSE, "340.0", "refSucA"),  # 2 kept
-        armeli_row("glucose", GLUCOSE, "300.0", "refGluA"),  # 3 kept
-        armeli_row("glycerol", GLYCEROL, "190.0", "refGlyA"),  # 4 exact repeat: same_measurement
-        armeli_row("glycerol", GLYCEROL, "193.0", "refGlyB"),  # 5 other lab: kept
+        # melting points (Tm): rows 1 and 2 kept; 4 and 5 repeat row 1's (same_measurement)
+        armeli_row("glycerol", GLYCEROL, "190.0", "refGlyA", "290.0", "refTmGly"),  # 1 kept
+        armeli_row("sucrose", SUCROSE, "340.0", "refSucA", "460.0", "refTmSuc"),  # 2 kept
+        armeli_row("glucose", GLUCOSE, "300.0", "refGluA"),  # 3 kept; no Tm: missing_value
+        # 4: exact repeat: same_measurement
+        armeli_row("glycerol", GLYCEROL, "190.0", "refGlyA", "290.0", "refTmGly"),
+        armeli_row("glycerol", GLYCEROL, "193.0", "refGlyB", "290.0", "refTmGly"),  # 5 kept
         dict.fromkeys(ARMELI_HEADER, ""),  # 6 empty_row
         armeli_row("mystery", "", "250.0", "refX"),  # 7 missing_smiles
         armeli_row("ethanol", "CCO", "", "refEt"),  # 8 missing_value
@@ -78,12 +92,19 @@ FIXTURE_ROWS: dict[str, list[dict[str, str]]] = {
     "tg_koop2011.csv": [
         {"Species": "NH4HSO4", "SMILES": "O=S(=O)([O-])O.[NH4+]", "Tg (K)": "220.0"},  # 1
         # 2: glycerol spelled differently, within 0.5 K of armeli2023:1 -> same_measurement
-        {"Species": "propane-1,2,3-triol", "SMILES": "C(O)C(CO)O", "Tg (K)": "190.4"},
+        # (its Tm too, of armeli2023_tm:1)
+        {
+            "Species": "propane-1,2,3-triol",
+            "SMILES": "C(O)C(CO)O",
+            "Tg (K)": "190.4",
+            "Tm_exp (K)": "290.2",
+        },
         # 3: glucose 3 K away from armeli2023:3 -> kept
         {"Species": "Glucose", "SMILES": GLUCOSE, "Tg (K)": "303.0"},
         # 4: a hydrate -> multiple_fragments
         {"Species": "Glucose hydrate", "SMILES": "O." + GLUCOSE, "Tg (K)": "260.0"},
-        {"Species": "Ethylene glycol", "SMILES": "OCCO", "Tg (K)": "150.0"},  # 5 kept
+        # 5 kept, Tm too
+        {"Species": "Ethylene glycol", "SMILES": "OCCO", "Tg (K)": "150.0", "Tm_exp (K)": "260.0"},
         {"Species": "Broken", "SMILES": "C1CC(", "Tg (K)": "200.0"},  # 6 unparseable
         {"Species": "Unmeasured", "SMILES": "CCCO", "Tg (K)": "n/a"},  # 7 missing_value
     ],

@@ -7,7 +7,7 @@ revision adds the missing CHECK constraints. Rows that break them stop the upgra
 message naming them (fix or delete them first); nothing is changed silently.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01
 """
 

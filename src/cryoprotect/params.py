@@ -85,6 +85,12 @@ class Params(BaseModel):
     holdout_fraction: float = Field(default=0.15, ge=0, lt=1)
     confidence: float = Field(default=0.9, gt=0, lt=1)
     domain_threshold: float = Field(default=0.3, ge=0, le=1)
+    max_heavy_atoms: int = Field(
+        default=150,
+        ge=1,
+        description="Molecules with more heavy atoms are refused before featurization "
+        "(some descriptors cost seconds for a few hundred atoms).",
+    )
     explain: ExplainParams = Field(default_factory=ExplainParams)
     screen: ScreenParams = Field(default_factory=ScreenParams)
     targets: dict[str, TargetParams]

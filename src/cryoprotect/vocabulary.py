@@ -36,6 +36,16 @@ PROPERTIES: dict[str, PropertyDefinition] = {
             in_solution=False,
         ),
         PropertyDefinition(
+            "tm",
+            "melting point",
+            "K",
+            30.0,
+            1000.0,
+            "Melting point of the pure compound, in kelvin (an optional input of the Tg "
+            "model: Tg/Tm is about 0.7 for many organic glass formers).",
+            in_solution=False,
+        ),
+        PropertyDefinition(
             "iri",
             "ice recrystallization inhibition",
             "%MGS",

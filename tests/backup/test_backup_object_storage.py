@@ -58,7 +58,7 @@ def test_backups_round_trip_through_object_storage(s3_endpoint, tmp_path):
     assert store.fs.exists(f"lab-backups/cryoprotect/{first.id}/{MANIFEST}")
     assert verify_backup(store, first.id) == []
     outcome = restore_backup(engine, store, first.id, force=True, check_health=False)
-    assert outcome.rows["experiments"] == 1053 and outcome.problems == []
+    assert outcome.rows["experiments"] == 1581 and outcome.problems == []
     result = prune(store, RotationPolicy(last=1, daily=0, weekly=0, monthly=0))
     assert result["removed"] == [first.id]
     assert [m.id for m in store.manifests()] == [second.id]

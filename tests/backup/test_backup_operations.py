@@ -67,7 +67,7 @@ def _change(engine) -> None:
 def test_round_trip_restores_the_backed_up_state(seeded, store):
     before = state(seeded)
     manifest = create_backup(seeded, store)
-    assert manifest.tables["experiments"] == 1053
+    assert manifest.tables["experiments"] == 1581
     assert [m.id for m in store.manifests()] == [manifest.id]
     assert verify_backup(store, manifest.id) == []
     _change(seeded)
@@ -215,15 +215,15 @@ def test_an_edited_row_count_fails_verify_and_restore_before_anything_is_written
     data["tables"]["experiments"] += 1  # the archive itself is intact
     path.write_text(json.dumps(data))
     problems = verify_backup(store, manifest.id)
-    assert problems == ["experiments: 1053 rows in the backup, its manifest says 1054"]
-    _refused_after_a_change(seeded, store, manifest.id, "experiments: 1053 rows in the backup")
+    assert problems == ["experiments: 1581 rows in the backup, its manifest says 1582"]
+    _refused_after_a_change(seeded, store, manifest.id, "experiments: 1581 rows in the backup")
 
 
 def test_the_outcome_counts_what_was_replaced_and_the_quick_health_checks(seeded, store):
     manifest = create_backup(seeded, store)
-    _change(seeded)  # 53 experiments deleted, one user added
+    _change(seeded)  # 581 experiments deleted, one user added
     outcome = restore_backup(seeded, store, manifest.id, force=True)
-    assert outcome.replaced["experiments"] == 1000 and outcome.rows["experiments"] == 1053
+    assert outcome.replaced["experiments"] == 1000 and outcome.rows["experiments"] == 1581
     assert outcome.replaced["users"] == outcome.rows["users"] + 1
     assert outcome.health == {"healthy": True, "problems": [], "scope": "schema and references"}
 

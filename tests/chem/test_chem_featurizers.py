@@ -11,10 +11,12 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from scikit_mol.descriptors import MolecularDescriptorTransformer
+from rdkit import Chem
 from sklearn.base import clone
 
+import cryoprotect.chem.featurizers as featurizers_module
 from cryoprotect.chem.cache import FeatureCache, featurize_cached
+from cryoprotect.chem.descriptors import descriptor_row
 from cryoprotect.chem.featurizers import (
     DESCRIPTOR_SETS,
     FRAGMENT_DESCRIPTORS,
@@ -279,16 +281,16 @@ def test_featurizing_together_gives_each_featurizer_its_own_features(monkeypatch
     ]
     smiles = [*VALID, "C1CC", "", D_ALANINE]
     alone = [f.featurize(smiles) for f in featurizers]
-    calls: list[int] = []
-    transform = MolecularDescriptorTransformer.transform
+    calls: list[str] = []
 
-    def counted(self, mols):
-        calls.append(len(mols))
-        return transform(self, mols)
+    def counted(mol, names):
+        calls.append(Chem.MolToSmiles(mol))
+        return descriptor_row(mol, names)
 
-    monkeypatch.setattr(MolecularDescriptorTransformer, "transform", counted)
+    monkeypatch.setattr(featurizers_module, "descriptor_row", counted)
     together = featurize_together(featurizers, smiles)
-    assert calls == [len(smiles) - 1]  # the shared descriptor set once; the empty line skipped
+    # the shared descriptor set once per readable molecule; the empty and unparseable skipped
+    assert len(calls) == len(set(calls)) == len(VALID) + 1
     for one, other in zip(alone, together, strict=True):
         assert (other.names, other.errors) == (one.names, one.errors)
         np.testing.assert_array_equal(
@@ -311,3 +313,57 @@ def test_values_beyond_float32_are_missing_not_infinite():
     assert np.isnan(row[features.names.index("Ipc")])
     assert np.isfinite(row[features.names.index("MolWt")])
     assert np.all(np.isnan(row) | (np.abs(row) <= np.finfo(np.float32).max))
+
+
+def test_invalid_rows_are_nan_in_a_plain_scikit_learn_pipeline():
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    featurizer = small()
+    scaled = Pipeline([("features", featurizer), ("scale", StandardScaler())])
+    rows = scaled.fit(VALID).transform(["CCO", "xx", "C CO"])
+    assert np.isfinite(rows[0]).all()
+    assert np.isnan(rows[1:]).all()  # never uninitialised memory
+    model = Pipeline([("features", small()), ("model", LinearRegression())])
+    model.fit(VALID, np.arange(len(VALID), dtype=float))
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(["CCO", "xx"])  # a model that cannot use a missing row says so
+
+
+@pytest.mark.parametrize("junk", ["C CO", "OCC(O)CO junk text", "CCO\u0000", "CCO\U0001f600"])
+def test_junk_text_is_an_invalid_row_not_its_leading_fragment(junk):
+    features = small().featurize(["CCO", junk])
+    assert features.valid.tolist() == [True, False]
+    assert "SMILES" in features.errors[1] and "character" in features.errors[1]
+
+
+def test_a_molecule_beyond_the_heavy_atom_limit_is_refused_at_once():
+    chain = "C" * 1000  # a legal SMILES: a chain of 1,000 carbons
+    started = time.process_time()
+    features = MoleculeFeaturizer(descriptors="fast", maccs=True).featurize([chain, "CCO"])
+    assert time.process_time() - started < 1.0
+    assert features.valid.tolist() == [False, True]
+    assert "1000 heavy atoms, more than the 150" in features.errors[0]
+
+
+def test_a_molecule_at_the_heavy_atom_limit_is_featurized():
+    features = MoleculeFeaturizer(descriptors="fast", maccs=True).featurize(["C" * 150])
+    assert features.valid.tolist() == [True]
+
+
+def test_descriptor_rows_are_rdkit_s_own_values():
+    from rdkit.Chem import Descriptors
+
+    for smiles in VALID:
+        mol = Chem.MolFromSmiles(smiles)
+        expected = Descriptors.CalcMolDescriptors(Chem.MolFromSmiles(smiles), missingVal=np.nan)
+        row = descriptor_row(mol, list(expected))
+        np.testing.assert_allclose(row, list(expected.values()), rtol=1e-12, equal_nan=True)
+
+
+def test_the_fast_set_leaves_out_only_the_costly_descriptors():
+    from cryoprotect.chem.descriptors import ALL_DESCRIPTORS, COSTLY
+
+    assert set(ALL_DESCRIPTORS) - set(DESCRIPTOR_SETS["fast"]) == set(COSTLY)
+    assert {"qed", "Ipc", "AvgIpc", "SPS"} == set(COSTLY)

@@ -59,7 +59,7 @@ def test_create_list_verify_restore_prune(lab):
     assert "holds data in users (1)" in refused.output and "--force" in refused.output
     restored = _run("backup", "restore", first["id"], "--force", "--tables", "experiments")
     assert restored.exit_code == 0, restored.output
-    assert "experiments (1053)" in restored.output
+    assert "experiments (1581)" in restored.output
     pruned = json.loads(_run("backup", "prune", "--format", "json").output)
     assert pruned["removed"] == [first["id"]] and pruned["kept"] == [second["id"]]
 

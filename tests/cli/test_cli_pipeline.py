@@ -26,7 +26,7 @@ def project(tmp_path, monkeypatch):
 def test_export_then_validate(project, reference_database):
     exported = runner.invoke(app, ["--database-url", reference_database, "pipeline", "export"])
     assert exported.exit_code == 0, exported.output
-    assert "experiments: 1053 rows" in exported.output
+    assert "experiments: 1581 rows" in exported.output
     assert (project / "data" / "snapshot" / "manifest.json").is_file()
     checked = runner.invoke(app, ["pipeline", "validate", "--output", "reports/validation.json"])
     assert checked.exit_code == 0, checked.output

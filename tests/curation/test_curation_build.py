@@ -292,25 +292,35 @@ def test_rejects_table_is_ordered_by_source_then_row(data):
 
 def test_summary_counts(data):
     assert data.summary() == {
-        "experiments": {"tg": 6, "iri": 5, "viability": 2},
+        "experiments": {"tg": 6, "tm": 3, "iri": 5, "viability": 2},
         "experiments_by_source": {
             "tg": {"armeli2023": 4, "koop2011": 2},
+            "tm": {"armeli2023_tm": 2, "koop2011_tm": 1},
             "iri": {"dolmen_amino": 2, "dolmen_glyco": 1, "dolmen_glyco2": 2},
             "viability": {"pi2018": 2},
         },
         "molecules": 8,
-        "rejects": 13,
+        "rejects": 26,
         "rejects_by_reason": {
             "concentration_unreported": 1,
-            "empty_row": 2,
+            "empty_row": 4,
             "inorganic": 1,
-            "missing_smiles": 1,
-            "missing_value": 3,
+            "missing_smiles": 2,
+            "missing_value": 10,
             "multiple_fragments": 1,
-            "same_measurement": 3,
+            "same_measurement": 6,
             "unparseable": 1,
         },
     }
+
+
+def test_melting_points_are_curated_from_the_tg_tables_with_their_references(data):
+    assert kept_ids(data, "tm") == ["armeli2023_tm:1", "armeli2023_tm:2", "koop2011_tm:5"]
+    glycerol = experiment(data, "armeli2023_tm:1")
+    assert (glycerol["value"], glycerol["unit"], glycerol["reference"]) == (290.0, "K", "refTmGly")
+    assert reject(data, "armeli2023_tm", 5)["reason"] == "same_measurement"
+    assert reject(data, "koop2011_tm", 2)["reason"] == "same_measurement"  # 0.2 K away
+    assert reject(data, "armeli2023_tm", 3)["reason"] == "missing_value"
 
 
 def test_write_produces_the_tables(data, tmp_path):

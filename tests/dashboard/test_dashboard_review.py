@@ -38,9 +38,9 @@ from cryoprotect.pipeline.layout import Layout
 def test_out_of_fold_intervals_reproduce_the_coverage_in_the_model_card(trained_project, name):
     review = load_review(Layout(trained_project), name)
     oof = review.oof
-    assert len(oof) == review.card["data"]["rows"]
+    assert len(oof) == review.card.data.rows
     assert (oof["lower"] <= oof["predicted"]).all() and (oof["predicted"] <= oof["upper"]).all()
-    assert oof["covered"].mean() == pytest.approx(review.card["validation"]["interval_coverage"])
+    assert oof["covered"].mean() == pytest.approx(review.card.validation.interval_coverage)
     assert oof["residual"].to_numpy() == pytest.approx(oof["measured"] - oof["predicted"], abs=1e-3)
 
 
@@ -81,14 +81,15 @@ def test_version_history_has_every_version_and_marks_production(trained_project,
     models = tmp_path / "models"
     shutil.copytree(trained_project / "models" / "tg", models / "tg")
     first = registry.load(models, "tg")
-    card = {**first.card, "version": "99990101T000000000000Z"}
-    card["validation"] = {**card["validation"], "interval_coverage": 0.5}
-    registry.save(dataclasses.replace(first, version=card["version"], card=card), models)
+    version = "99990101T000000000000Z"
+    validation = first.card.validation.model_copy(update={"interval_coverage": 0.5})
+    card = first.card.model_copy(update={"version": version, "validation": validation})
+    registry.save(dataclasses.replace(first, version=version, card=card), models)
     history = version_history(models, "tg")
-    assert history["version"].tolist() == [first.version, card["version"]]
+    assert history["version"].tolist() == [first.version, version]
     assert history["production"].tolist() == [True, False]
     assert history["coverage"].tolist()[1] == 0.5
-    registry.promote(models, "tg", card["version"])
+    registry.promote(models, "tg", version)
     assert version_history(models, "tg")["production"].tolist() == [False, True]
 
 

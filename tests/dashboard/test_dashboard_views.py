@@ -11,6 +11,7 @@ import pandas as pd
 from cryoprotect.chem.depict import molecule_svg, structure_html
 from cryoprotect.dashboard.review import load_review
 from cryoprotect.dashboard.views import card_html, health_html, table_html, worst_html
+from cryoprotect.models.card import Gate
 from cryoprotect.pipeline.layout import Layout
 
 
@@ -23,11 +24,11 @@ def test_tables_escape_text_and_align_numbers():
 def test_model_card_shows_version_data_and_a_failed_gate(trained_project):
     review = load_review(Layout(trained_project), "tg")
     html = card_html(review)
-    assert review.card["version"] in html
-    assert review.card["data"]["snapshot_hash"][:16] in html
+    assert review.card.version in html
+    assert review.card.data.snapshot_hash[:16] in html
     assert "meets its thresholds" in html
     failing = copy.deepcopy(review)
-    failing.card["validation"]["gate"] = {"passed": False, "failures": ["MAE 99 > 15"]}
+    failing.card.validation.gate = Gate(passed=False, failures=["MAE 99 > 15"])
     assert "misses: MAE 99 &gt; 15" in card_html(failing)
 
 

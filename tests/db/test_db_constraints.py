@@ -91,7 +91,7 @@ def test_unit_must_be_the_property_unit(conn):
 
 
 def test_unknown_property_is_rejected(conn):
-    assert rejected(conn, insert(Experiment).values(experiment(conn, property="tm")))
+    assert rejected(conn, insert(Experiment).values(experiment(conn, property="density")))
 
 
 def test_exactly_one_subject(conn):

@@ -89,7 +89,7 @@ BAD_ROWS = [
     ({"smiles": "C1CC"}, "smiles"),
     ({"smiles": "OCC(O)CO.[Na+].[Cl-]", "property": "tg"}, "smiles"),
     ({"unit": "degC"}, "unit"),
-    ({"property": "tm"}, "property"),
+    ({"property": "density"}, "property"),
     ({"value": "9000"}, "value"),
     ({"value": "abc"}, "value"),
     ({"value": ""}, "value"),
@@ -224,7 +224,7 @@ def test_junk_around_a_smiles_is_refused_with_row_and_field(engine, tmp_path, sm
     [error] = caught.value.errors
     assert (error.line, error.field) == (3, "smiles")
     assert position in error.message
-    assert database_stats(engine)["experiments"] == {"tg": 0, "iri": 0, "viability": 0}
+    assert database_stats(engine)["experiments"] == {"tg": 0, "tm": 0, "iri": 0, "viability": 0}
 
 
 def test_junk_after_a_component_smiles_is_refused(engine, tmp_path):

@@ -36,7 +36,7 @@ def test_export_writes_every_table_without_audit_columns(seeded_engine, snapshot
     )
     assert manifest["schema_revision"] == head_revision(seeded_engine)
     experiments = pq.read_table(folder / "experiments.parquet")
-    assert experiments.num_rows == manifest["tables"]["experiments"] == 1053
+    assert experiments.num_rows == manifest["tables"]["experiments"] == 1581
     assert not EXCLUDED_COLUMNS & set(experiments.schema.names)
     assert experiments.column("id").to_pylist() == sorted(experiments.column("id").to_pylist())
     assert json.loads((folder / "manifest.json").read_text()) == manifest

@@ -47,7 +47,7 @@ def test_a_healthy_seeded_database_passes_without_warnings(seeded_engine):
     assert report.diagnostics["unindexed_foreign_keys"] == []
     assert {q["query"] for q in report.diagnostics["queries"]} >= {"molecule by InChIKey"}
     tables = {t["table"]: t["rows"] for t in report.diagnostics["tables"]}
-    assert tables["experiments"] == 1053
+    assert tables["experiments"] == 1581
 
 
 def test_an_orphan_component_is_named_with_its_row(scratch):

@@ -79,10 +79,10 @@ def test_training_records_the_holdout_and_the_gate():
         thresholds={"mae": 0.001},
     )
     arrays = training_arrays(spec, frame, settings.featurizer)
-    card = train_model(spec, arrays, settings).model.card["validation"]
-    assert card["holdout"]["rows"] == 20
-    assert card["gate"]["passed"] is False
-    assert card["gate"]["failures"][0].startswith("cross-validated MAE")
+    validation = train_model(spec, arrays, settings).model.card.validation
+    assert validation.holdout.rows == 20
+    assert validation.gate.passed is False
+    assert validation.gate.failures[0].startswith("cross-validated MAE")
 
 
 def test_the_holdout_split_is_seeded_and_keeps_groups_whole():

@@ -54,31 +54,68 @@ def test_training_frame_is_what_training_expects(tg_frame):
 
 
 def test_outcome_holds_the_cross_validation(outcome, tg_frame):
-    assert len(outcome.oof) == len(outcome.cv.oof) == 120 - outcome.model.card["data"]["left_out"]
+    assert len(outcome.oof) == len(outcome.cv.oof) == 120 - outcome.model.card.data.left_out
     assert set(outcome.cv.fold) == {0, 1, 2}
     np.testing.assert_allclose(outcome.oof["residual"], outcome.oof["value"] - outcome.cv.oof)
-    np.testing.assert_allclose(outcome.model.residuals, np.abs(outcome.oof["residual"]))
     per_group = outcome.oof.groupby("group")["fold"].nunique()
     assert (per_group == 1).all()
 
 
+def test_the_melting_point_is_used_where_measured_and_calibrated_both_ways(outcome, tg_frame):
+    known = tg_frame["melting_point_K"].notna().to_numpy()
+    assert known.sum() >= 100  # the curated sources report most melting points
+    np.testing.assert_array_equal(outcome.cv.uses_feature, known)
+    calibration = outcome.model.calibration
+    # every row calibrates the predictions made without a melting point; the rows with one
+    # calibrate those made with it a second time
+    assert len(calibration.residuals) == len(outcome.oof) + known.sum()
+    used = [g for g in calibration.groups if g.endswith("melting point used")]
+    assert len(used) == known.sum()
+    own = outcome.oof["residual"].abs().to_numpy()
+    np.testing.assert_allclose(calibration.residuals[: known.sum()], own[known])
+    card = outcome.model.card
+    assert card.data.rows_with_melting_point == known.sum()
+    assert card.validation.without_melting_point is not None
+    assert card.validation.without_melting_point.mae > 0
+
+
 def test_card(outcome, tg_frame):
     card = outcome.model.card
-    assert card["target"] == "tg" and card["unit"] == "K"
-    assert card["version"] == outcome.model.version
-    assert card["code_version"] == "test"
-    assert card["data"]["snapshot_hash"] == frame_hash(tg_frame)
-    assert len(card["data"]["snapshot_hash"]) == 64
-    assert card["data"]["rows"] == len(outcome.oof)
-    assert card["data"]["groups"] == tg_frame["group"].nunique()
-    assert card["estimator"] == {"name": "extra_trees", "params": {"n_estimators": 20}}
-    summary = card["validation"]["summary"]
+    assert card.target == "tg" and card.unit == "K"
+    assert card.version == outcome.model.version
+    assert card.code_version == "test"
+    assert card.data.snapshot_hash == frame_hash(tg_frame)
+    assert len(card.data.snapshot_hash) == 64
+    assert card.data.rows == len(outcome.oof)
+    assert card.data.groups == tg_frame["group"].nunique()
+    assert card.estimator.model_dump() == {"name": "extra_trees", "params": {"n_estimators": 20}}
+    summary = card.validation.summary
     assert {"mae_mean", "mae_std", "rmse_mean", "r2_mean", "mae_pooled"} <= set(summary)
     assert summary == outcome.cv.summary()
-    assert 0.0 <= card["validation"]["interval_coverage"] <= 1.0
-    assert len(card["validation"]["per_fold"]) == 3
-    assert card["libraries"] == {lib: package_version(lib) for lib in LIBRARIES}
-    assert "scikit-learn" in card["libraries"] and "rdkit" in card["libraries"]
+    assert 0.0 <= card.validation.interval_coverage <= 1.0
+    assert len(card.validation.per_fold) == 3
+    assert card.validation.by_scaffold is not None
+    assert card.validation.by_scaffold.method.endswith("by scaffold")
+    assert card.libraries == {lib: package_version(lib) for lib in LIBRARIES}
+    assert "scikit-learn" in card.libraries and "rdkit" in card.libraries
+
+
+def test_the_card_reports_interval_coverage_per_group(outcome):
+    report = outcome.model.card.uncertainty
+    assert report is not None and report.difficulty.startswith("standard deviation of the trees")
+    assert set(report.by_group) <= {
+        f"{domain}, {use}"
+        for domain in ("in domain", "out of domain")
+        for use in ("melting point used", "no melting point")
+    }
+    rows = sum(g.rows for g in report.by_group.values())
+    assert rows == report.rows == len(outcome.model.calibration.residuals)
+    assert all(0.0 <= g.coverage <= 1.0 for g in report.by_group.values())
+    assert -1.0 <= report.width_error_spearman <= 1.0
+    oof = outcome.oof
+    inside = (oof["value"] >= oof["lower"]) & (oof["value"] <= oof["upper"])
+    assert outcome.model.card.validation.interval_coverage == pytest.approx(inside.mean())
+    assert (oof["upper"] - oof["lower"]).nunique() > 1  # widths differ from molecule to molecule
 
 
 def test_save_and_load_predict_identically(outcome, X, tmp_path):
@@ -92,11 +129,12 @@ def test_save_and_load_predict_identically(outcome, X, tmp_path):
     assert loaded.version == model.version
     assert loaded.featurizer == model.featurizer
     assert loaded.feature_names == model.feature_names
-    np.testing.assert_allclose(loaded.residuals, model.residuals)
+    np.testing.assert_allclose(loaded.calibration.residuals, model.calibration.residuals)
+    np.testing.assert_allclose(loaded.calibration.sigmas, model.calibration.sigmas)
+    assert loaded.calibration.groups.tolist() == model.calibration.groups.tolist()
     assert loaded.domain == model.domain
-    assert json.loads(json.dumps(loaded.card, default=str)) == json.loads(
-        json.dumps(model.card, default=str)
-    )
+    assert loaded.card == model.card
+    assert json.loads((folder / "card.json").read_text()) == model.card.to_json_dict()
 
 
 def test_save_refuses_an_existing_version(outcome, tmp_path):

@@ -66,7 +66,7 @@ def test_tuning_starts_from_params_and_training_uses_its_best(project):
         best = json.loads((layout.tuning(name) / "best.json").read_text())
         assert best["best_mae"] == pytest.approx(trials["value"].min())
         card = runs[name]["training"].model.card
-        assert card["estimator"]["params"] == best["best_params"]
+        assert card.estimator.params == best["best_params"]
 
 
 def test_training_promotes_the_model_and_writes_metrics_and_plot_data(project):
@@ -75,7 +75,7 @@ def test_training_promotes_the_model_and_writes_metrics_and_plot_data(project):
         model = runs[name]["training"].model
         assert registry.production_version(layout.models, name) == model.version
         metrics = json.loads(layout.metrics(name).read_text())
-        summary = model.card["validation"]["summary"]
+        summary = model.card.validation.summary
         assert metrics["mae"] == pytest.approx(summary["mae_mean"], abs=1e-4)
         assert metrics["rmse_std"] == pytest.approx(summary["rmse_std"], abs=1e-4)
         assert {"r2", "interval_coverage", "holdout_mae", "rows"} <= set(metrics)

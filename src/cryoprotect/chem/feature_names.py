@@ -30,6 +30,7 @@ DESCRIPTOR_LABELS = {
     "BertzCT": "molecular complexity (Bertz)",
     "qed": "drug-likeness (QED)",
     "log10_concentration_mM": "log10 concentration (mM)",
+    "melting_point_K": "measured melting point (K)",
     "mix_n_components": "number of components present",
     "mix_total_amount": "total amount",
     "mix_max_fraction": "largest component fraction",

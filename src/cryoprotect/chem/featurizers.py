@@ -1,10 +1,13 @@
 """Molecular featurizers as scikit-learn transformers, built on scikit-mol.
 
 :class:`MoleculeFeaturizer` turns SMILES into one feature row per molecule: a named set of
-RDKit descriptors, Morgan count fingerprints and, optionally, MACCS keys. An invalid structure
-never stops a batch: its row is masked (``numpy.ma``) and :meth:`MoleculeFeaturizer.featurize`
-says why. Work is split into batches that run in parallel; each worker rebuilds the featurizer
-from ``get_params()``.
+RDKit descriptors, Morgan count fingerprints and, optionally, MACCS keys. Each SMILES is read
+by :func:`~cryoprotect.chem.structures.parse_smiles`, the one strict reading of a structure.
+An invalid structure, or one larger than ``max_heavy_atoms`` (whose descriptors would cost
+seconds), never stops a batch: its row is masked (``numpy.ma``, values NaN) and
+:meth:`MoleculeFeaturizer.featurize` says why; ``transform`` returns those rows as NaN, so a
+plain scikit-learn pipeline never reads anything else for them. Work is split into batches
+that run in parallel; each worker rebuilds the featurizer from ``get_params()``.
 """
 
 from __future__ import annotations
@@ -14,32 +17,31 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rdkit.Chem import Descriptors
-from scikit_mol.conversions import SmilesToMolTransformer
-from scikit_mol.descriptors import MolecularDescriptorTransformer
+from rdkit import Chem
 from scikit_mol.fingerprints import MACCSKeysFingerprintTransformer, MorganFingerprintTransformer
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from cryoprotect.chem.descriptors import (
+    ALL_DESCRIPTORS,
+    DESCRIPTOR_SETS,
+    FRAGMENT_DESCRIPTORS,
+    PHYSCHEM_DESCRIPTORS,
+    descriptor_row,
+)
 from cryoprotect.chem.parallel import parallelized
+from cryoprotect.chem.structures import InvalidStructureError, parse_smiles
 
-ALL_DESCRIPTORS: tuple[str, ...] = tuple(name for name, _ in Descriptors._descList)
-FRAGMENT_DESCRIPTORS: tuple[str, ...] = tuple(n for n in ALL_DESCRIPTORS if n.startswith("fr_"))
-PHYSCHEM_DESCRIPTORS: tuple[str, ...] = (
-    "MolWt", "HeavyAtomCount", "NumHeteroatoms", "NumValenceElectrons", "MolLogP", "MolMR",
-    "TPSA", "LabuteASA", "NumHDonors", "NumHAcceptors", "NHOHCount", "NOCount",
-    "NumRotatableBonds", "FractionCSP3", "RingCount", "NumAromaticRings", "NumAliphaticRings",
-    "NumSaturatedRings", "NumAtomStereoCenters", "NumAmideBonds", "BertzCT", "BalabanJ",
-    "HallKierAlpha", "Kappa1", "Kappa2", "Kappa3", "Chi0v", "Chi1v", "Chi2v", "Chi3v",
-    "MaxPartialCharge", "MinPartialCharge", "qed",
-)  # fmt: skip
-DESCRIPTOR_SETS: dict[str, tuple[str, ...]] = {
-    "none": (),
-    "physchem": PHYSCHEM_DESCRIPTORS,
-    "fragments": FRAGMENT_DESCRIPTORS,
-    "physchem+fragments": PHYSCHEM_DESCRIPTORS + FRAGMENT_DESCRIPTORS,
-    "all": ALL_DESCRIPTORS,
-}
-"""Named descriptor sets: ``fragments`` are RDKit's functional-group counts (``fr_*``)."""
+__all__ = [
+    "ALL_DESCRIPTORS",
+    "DESCRIPTOR_SETS",
+    "FRAGMENT_DESCRIPTORS",
+    "MACCS_SIZE",
+    "PHYSCHEM_DESCRIPTORS",
+    "Features",
+    "MoleculeFeaturizer",
+    "featurize_together",
+    "missing_rows",
+]
 
 MACCS_SIZE = 167
 
@@ -71,6 +73,9 @@ class MoleculeFeaturizer(TransformerMixin, BaseEstimator):
         Distinguish stereoisomers in the fingerprint.
     maccs
         Add the 167 MACCS structural keys.
+    max_heavy_atoms
+        Larger molecules are refused with their reason; the cost of some descriptors grows
+        with the cube of the size, so this bounds the time one molecule can take.
     n_jobs, batch_size, progress
         Parallel workers, molecules per batch, and whether to show a progress bar.
     """
@@ -82,6 +87,7 @@ class MoleculeFeaturizer(TransformerMixin, BaseEstimator):
         morgan_size: int = 1024,
         morgan_chirality: bool = True,
         maccs: bool = False,
+        max_heavy_atoms: int = 150,
         n_jobs: int = 1,
         batch_size: int = 250,
         progress: bool = False,
@@ -91,6 +97,7 @@ class MoleculeFeaturizer(TransformerMixin, BaseEstimator):
         self.morgan_size = morgan_size
         self.morgan_chirality = morgan_chirality
         self.maccs = maccs
+        self.max_heavy_atoms = max_heavy_atoms
         self.n_jobs = n_jobs
         self.batch_size = batch_size
         self.progress = progress
@@ -125,9 +132,9 @@ class MoleculeFeaturizer(TransformerMixin, BaseEstimator):
             [self], smiles, n_jobs=self.n_jobs, batch_size=self.batch_size, progress=self.progress
         )[0]
 
-    def transform(self, X) -> np.ma.MaskedArray:
-        """Return the feature matrix of the SMILES in ``X`` (masked rows for invalid ones)."""
-        return self.featurize(X).values
+    def transform(self, X) -> np.ndarray:
+        """Return the feature matrix of the SMILES in ``X``; rows of invalid ones are NaN."""
+        return self.featurize(X).values.filled(np.nan)
 
 
 def featurize_together(
@@ -155,7 +162,7 @@ def featurize_together(
     out = []
     for k, featurizer in enumerate(featurizers):
         names = list(featurizer.get_feature_names_out())
-        values = np.ma.masked_all((len(smiles), len(names)), dtype=np.float64)
+        values = missing_rows(len(smiles), len(names))
         errors: list[str | None] = []
         for i, per_featurizer in enumerate(rows):
             row, error = per_featurizer[k]
@@ -166,19 +173,28 @@ def featurize_together(
     return out
 
 
-def _parts(settings: dict) -> list[tuple[tuple, Callable[[], TransformerMixin]]]:
+def missing_rows(rows: int, columns: int) -> np.ma.MaskedArray:
+    """Return a feature matrix whose rows are all masked and hold NaN until they are set."""
+    return np.ma.masked_array(np.full((rows, columns), np.nan), mask=True)
+
+
+class _Descriptors:
+    """The descriptor block of a feature row (see :func:`descriptor_row`)."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+
+    def transform(self, mols: np.ndarray) -> np.ndarray:
+        rows = [descriptor_row(mol, self.names) for mol in np.ravel(mols)]
+        return np.array(rows).reshape(len(rows), len(self.names))
+
+
+def _parts(settings: dict) -> list[tuple[tuple, Callable[[], object]]]:
     """Return the transformers ``settings`` asks for, each with a key naming what it computes."""
-    parts: list[tuple[tuple, Callable[[], TransformerMixin]]] = []
+    parts: list[tuple[tuple, Callable[[], object]]] = []
     descriptors = DESCRIPTOR_SETS[settings["descriptors"]]
     if descriptors:
-        parts.append(
-            (
-                ("descriptors", descriptors),
-                lambda: MolecularDescriptorTransformer(
-                    desc_list=list(descriptors), safe_inference_mode=True, dtype=np.float64
-                ),
-            )
-        )
+        parts.append((("descriptors", descriptors), lambda: _Descriptors(descriptors)))
     if settings["morgan_size"]:
         morgan = (settings["morgan_size"], settings["morgan_radius"], settings["morgan_chirality"])
         parts.append(
@@ -203,27 +219,57 @@ def _parts(settings: dict) -> list[tuple[tuple, Callable[[], TransformerMixin]]]
     return parts
 
 
+def _read(smiles: str) -> tuple[Chem.Mol | None, str | None]:
+    """Return ``(molecule, None)`` for a usable SMILES, else ``(None, reason)``."""
+    try:
+        return parse_smiles(smiles), None
+    except InvalidStructureError as error:
+        return None, str(error)
+
+
+def _too_large(mol: Chem.Mol, max_heavy_atoms: int) -> str | None:
+    """Return why ``mol`` is too large to featurize, or ``None``."""
+    atoms = mol.GetNumHeavyAtoms()
+    if atoms <= max_heavy_atoms:
+        return None
+    return (
+        f"{atoms} heavy atoms, more than the {max_heavy_atoms} the models featurize "
+        "(max_heavy_atoms in params.yaml); larger molecules are outside their domain"
+    )
+
+
 def _featurize_batch(
     settings_list: Sequence[dict], smiles: Sequence[str]
 ) -> list[list[tuple[np.ndarray | None, str | None]]]:
     """Featurize one batch in this process: per SMILES, one ``(row, error)`` per settings."""
-    results = [[(None, "empty SMILES")] * len(settings_list) for _ in smiles]
-    present = [i for i, s in enumerate(smiles) if s.strip()]
-    if not present:
-        return results
-    mols = SmilesToMolTransformer(safe_inference_mode=True).transform(
-        np.array([smiles[i] for i in present], dtype=object).reshape(-1, 1)
-    )
-    computed: dict[tuple, np.ma.MaskedArray] = {}
+    read = [_read(text) for text in smiles]
+    results: list[list[tuple[np.ndarray | None, str | None]]] = [
+        [(None, error)] * len(settings_list) for _, error in read
+    ]
+    computed: dict[tuple, dict[int, np.ndarray]] = {}
     for k, settings in enumerate(settings_list):
+        usable = {}
+        for i, (mol, _) in enumerate(read):
+            if mol is not None:
+                reason = _too_large(mol, settings["max_heavy_atoms"])
+                if reason is None:
+                    usable[i] = mol
+                else:
+                    results[i][k] = (None, reason)
+        if not usable:
+            continue
         blocks = []
         for key, make in _parts(settings):
-            if key not in computed:
-                computed[key] = np.ma.asarray(make().transform(mols), dtype=np.float64)
-            blocks.append(computed[key])
-        matrix = np.ma.hstack(blocks) if blocks else np.ma.zeros((len(present), 0))
-        for row_index, (i, mol) in enumerate(zip(present, mols.ravel(), strict=True)):
-            results[i][k] = _row(mol, matrix[row_index])
+            done = computed.setdefault(key, {})
+            todo = [i for i in usable if i not in done]
+            if todo:
+                mols = np.array([usable[i] for i in todo], dtype=object).reshape(-1, 1)
+                block = np.asarray(make().transform(mols), dtype=np.float64)
+                done.update(zip(todo, block, strict=True))
+            blocks.append(np.array([done[i] for i in usable]).reshape(len(usable), -1))
+        matrix = np.hstack(blocks) if blocks else np.zeros((len(usable), 0))
+        for row_index, i in enumerate(usable):
+            results[i][k] = _row(matrix[row_index])
     return results
 
 
@@ -232,12 +278,8 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 would become infinite there, so it is treated as missing, like a value that is not finite."""
 
 
-def _row(mol, values: np.ma.MaskedArray) -> tuple[np.ndarray | None, str | None]:
-    """Return one molecule's ``(row, error)``: NaN where a value is not finite in float32."""
-    if hasattr(mol, "error"):
-        return None, str(mol.error)
-    if np.ma.getmaskarray(values).any():
-        return None, "features could not be computed"
-    row = np.asarray(values.filled(np.nan), dtype=np.float64)
+def _row(values: np.ndarray) -> tuple[np.ndarray, None]:
+    """Return one molecule's ``(row, None)``: NaN where a value is not finite in float32."""
+    row = np.array(values, dtype=np.float64)
     row[~(np.abs(row) <= FLOAT32_MAX)] = np.nan
     return row, None

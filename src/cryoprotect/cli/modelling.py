@@ -115,7 +115,7 @@ def train(
         registry.promote(cfg.resolved_models_dir, spec.name, version)
         set_production(eng, spec.name, version)
     result = {
-        "gate": outcome.model.card["validation"]["gate"],
+        "gate": outcome.model.card.validation.gate.model_dump(),
         "target": spec.name,
         "version": version,
         "path": str(path),
@@ -124,7 +124,7 @@ def train(
         "mae_std": summary["mae_std"],
         "rmse": summary["rmse_mean"],
         "r2": summary["r2_mean"],
-        "interval_coverage": outcome.model.card["validation"]["interval_coverage"],
+        "interval_coverage": outcome.model.card.validation.interval_coverage,
     }
     emit(result, fmt)
 
@@ -181,6 +181,7 @@ def tune(
         study_name=study or f"{spec.name}-{chosen.estimator}",
         baseline=chosen.estimator_params if chosen.estimator == own.estimator else None,
         n_jobs=chosen.n_jobs,
+        optional_last_feature=spec.optional_input is not None,
     )
     emit(vars(result), fmt)
 
@@ -192,6 +193,16 @@ def _resolver(ctx: typer.Context, model: TrainedModel):
     with contextlib.suppress(OperationalError):  # without a database, the saved names serve
         names |= molecule_names(engine(ctx))
     return lambda name: names.get(name.casefold())
+
+
+def _melting_points(ctx: typer.Context):
+    """Return a lookup of the melting points measured in the database (none without one)."""
+    from cryoprotect.db.datasets import measured_melting_points
+
+    known: dict[str, float] = {}
+    with contextlib.suppress(OperationalError):
+        known = measured_melting_points(engine(ctx))
+    return known.get
 
 
 def predict(
@@ -215,10 +226,17 @@ def predict(
         fail(str(error))
     try:
         model = registry.load(settings(ctx).resolved_models_dir, spec.name, version)
-    except registry.ModelNotFoundError as error:
+    except (registry.ModelNotFoundError, ValueError) as error:
         fail(str(error))
     try:
-        result = predict_frame(model, frame, _resolver(ctx, model), confidence, problems)
+        result = predict_frame(
+            model,
+            frame,
+            _resolver(ctx, model),
+            confidence,
+            problems,
+            melting_point=_melting_points(ctx) if spec.optional_input else lambda key: None,
+        )
     except UnusableInputError as error:
         fail(str(error))
     try:
@@ -286,7 +304,7 @@ def list_models(
                     "target": spec_name,
                     "version": version,
                     "production": version == production,
-                    "mae": card["validation"]["summary"]["mae_mean"],
+                    "mae": card.validation.mae,
                 }
             )
     emit(
@@ -314,7 +332,7 @@ def show(
         card = registry.read_card(settings(ctx).resolved_models_dir, _spec(name).name, version)
     except registry.ModelNotFoundError as error:
         fail(str(error), fmt)
-    emit(card, fmt)
+    emit(card.to_json_dict(), fmt)
 
 
 @models_app.command("promote")

@@ -34,7 +34,7 @@ from cryoprotect.vocabulary import PROPERTIES
 
 log = structlog.get_logger(__name__)
 
-SAME_MEASUREMENT_TOLERANCE = {"tg": 0.5, "iri": 0.05, "viability": 0.0}
+SAME_MEASUREMENT_TOLERANCE = {"tg": 0.5, "tm": 0.5, "iri": 0.05, "viability": 0.0}
 """Two records of one structure (at one concentration) from different sources whose values
 differ by at most this much are taken as the same literature measurement; the record of the
 source listed first in :data:`~cryoprotect.curation.sources.SOURCES` is kept."""

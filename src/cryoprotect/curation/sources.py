@@ -117,6 +117,43 @@ def read_koop(source: Source, frame: pd.DataFrame) -> SourceRows:
     return out
 
 
+def _melting_point_reader(
+    name_column: str, tm_column: str, reference_column: str = ""
+) -> Callable[[Source, pd.DataFrame], SourceRows]:
+    """Return a reader of the melting points a Tg table reports beside its glass transitions.
+
+    A row without a melting point is rejected (``missing_value``); the reference of the
+    melting point, where the table names one, is kept per row.
+    """
+
+    def read(source: Source, frame: pd.DataFrame) -> SourceRows:
+        out = SourceRows()
+        for row, item in enumerate(frame.to_dict("records"), start=1):
+            name, smiles = item[name_column].strip(), item["SMILES"].strip()
+            tm = item[tm_column].strip()
+            if not any(str(v).strip() for v in item.values()):
+                out.reject(source.key, row, name, smiles, "empty_row")
+            elif not smiles:
+                out.reject(source.key, row, name, smiles, "missing_smiles")
+            elif _number(tm) is None:
+                out.reject(source.key, row, name, smiles, "missing_value", f"Tm {tm!r}")
+            else:
+                reference = item[reference_column].strip() if reference_column else ""
+                out.records.append(
+                    source.record(
+                        row,
+                        name=name,
+                        smiles=smiles,
+                        value=float(tm),
+                        unit="K",
+                        reference=reference,
+                    )
+                )
+        return out
+
+    return read
+
+
 def _dolmen_reader(medium: str, assay: str = "", error_column: str = "") -> Callable:
     def read(source: Source, frame: pd.DataFrame) -> SourceRows:
         out = SourceRows()
@@ -208,6 +245,23 @@ SOURCES: tuple[Source, ...] = (
         "tg_koop2011.csv",
         "tg",
         read_koop,
+        "Koop, Bookhold, Shiraiwa & Pöschl, Phys. Chem. Chem. Phys. 2011, 13, 19238 (as "
+        "compiled by Galeazzo & Shiraiwa, Environ. Sci.: Atmos. 2022, 2, 362)",
+    ),
+    Source(
+        "armeli2023_tm",
+        "tg_armeli2023.csv",
+        "tm",
+        _melting_point_reader("Name", "Tm / K", "Reference(Tm)"),
+        "Armeli, Peters & Koop, ACS Omega 2023, 8, 12298 (data: Zenodo)",
+        "10.5281/zenodo.7319485",
+        {"sep": ";"},
+    ),
+    Source(
+        "koop2011_tm",
+        "tg_koop2011.csv",
+        "tm",
+        _melting_point_reader("Species", "Tm_exp (K)"),
         "Koop, Bookhold, Shiraiwa & Pöschl, Phys. Chem. Chem. Phys. 2011, 13, 19238 (as "
         "compiled by Galeazzo & Shiraiwa, Environ. Sci.: Atmos. 2022, 2, 362)",
     ),

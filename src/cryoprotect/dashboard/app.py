@@ -116,7 +116,7 @@ def _subjects(name: str) -> str:
 def target_tab(review: TargetReview) -> widgets.Widget:
     """Return the review of one target: card, errors, SHAP, intervals, verifications, versions."""
     name, unit = review.name, review.unit
-    confidence = review.card["validation"]["interval_confidence"]
+    confidence = review.card.validation.interval_confidence
     residuals = views.figure_html(
         residual_figure(review.oof, name, unit), f"{name}: residuals", f"{name}-residuals"
     )
@@ -142,7 +142,7 @@ def target_tab(review: TargetReview) -> widgets.Widget:
                 views.worst_html(review),
             ),
             _section("What drives the predictions (SHAP)", *_explanation_parts(review)),
-            _section("Uncertainty", intervals),
+            _section("Uncertainty", views.uncertainty_html(review), intervals),
             _section("Lab verifications", *_verification_parts(review)),
             _section(
                 "Model versions",
@@ -164,27 +164,34 @@ def overview_tab(reviews: dict[str, TargetReview | str], health: str) -> widgets
             rows.append({"target": name, "status": review})
             continue
         card = review.card
-        summary = card["validation"]["summary"]
-        gate = card["validation"].get("gate") or {"passed": True}
+        validation = card.validation
+        summary = validation.summary
         rows.append(
             {
                 "target": name,
                 "unit": review.unit,
-                "version": card["version"],
-                "rows": card["data"]["rows"],
+                "version": card.version,
+                "rows": card.data.rows,
                 "CV MAE": summary["mae_mean"],
                 "± (folds)": summary["mae_std"],
+                "CV MAE by scaffold": validation.by_scaffold.mae
+                if validation.by_scaffold
+                else None,
+                "held-out MAE": validation.holdout.mae if validation.holdout else None,
                 "R²": summary["r2_mean"],
-                "coverage": card["validation"]["interval_coverage"],
-                "held-out MAE": (card["validation"].get("holdout") or {}).get("mae"),
+                "coverage": validation.interval_coverage,
                 "lab verifications": len(review.verifications),
-                "status": "meets thresholds" if gate["passed"] else "; ".join(gate["failures"]),
+                "status": "meets thresholds"
+                if validation.gate.passed
+                else "; ".join(validation.gate.failures),
             }
         )
     return _html(
         "<h3>Models</h3><p>Grouped cross-validation (all measurements of a compound in one "
-        "fold); MAE in each target's unit, ± its spread across folds; coverage: share of "
-        "out-of-fold measurements inside their conformal interval.</p>"
+        "fold); MAE in each target's unit, ± its spread across folds; by scaffold: whole "
+        "Murcko scaffolds held out (new chemistry); held-out: compounds never tuned or "
+        "trained on; coverage: share of out-of-fold measurements inside their conformal "
+        "interval.</p>"
         + views.table_html(pd.DataFrame(rows), digits=3)
         + f"<h3>Database</h3><p>{health}</p>",
         "cp-overview",

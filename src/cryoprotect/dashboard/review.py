@@ -1,8 +1,8 @@
 """What a reviewer judges a target's model by, gathered from the pipeline's files and the database.
 
 Out-of-fold predictions come from ``reports/plots/<target>.csv`` (written by training), with
-their conformal intervals recomputed fold by fold exactly as the coverage in the model card
-was measured; where each row comes from (source, name, structure) from the database snapshot
+the conformal interval each got from the other folds, exactly as the coverage in the model
+card was measured; where each row comes from (source, name, structure) from the database snapshot
 and the feature table; SHAP values from ``reports/explain/``; model cards of every version
 from the registry; lab verifications from the live database.
 """
@@ -27,10 +27,10 @@ from cryoprotect.db.schema import (
     Prediction,
 )
 from cryoprotect.models import registry
+from cryoprotect.models.card import ModelCard
 from cryoprotect.models.explain import Explanation
 from cryoprotect.models.feature_table import read_feature_names
 from cryoprotect.models.targets import target
-from cryoprotect.models.training import fold_half_widths
 from cryoprotect.pipeline.layout import Layout
 
 VERIFICATION_COLUMNS = [
@@ -53,10 +53,11 @@ class TargetReview:
 
     name: str
     unit: str
-    card: dict
+    card: ModelCard
     oof: pd.DataFrame
-    """Out-of-fold rows: measured, predicted, residual, fold, lower, upper, covered, source,
-    subject (what was measured, by name) and structure (SMILES, or components as text)."""
+    """Out-of-fold rows: measured, predicted, residual, fold, lower, upper, covered, sigma,
+    interval_group, in_domain, source, subject (what was measured, by name) and structure
+    (SMILES, or components as text)."""
     importance: pd.DataFrame
     explanation: Explanation | None
     versions: pd.DataFrame
@@ -101,16 +102,13 @@ def _structures(layout: Layout, name: str) -> pd.DataFrame:
     return table
 
 
-def out_of_fold(layout: Layout, name: str, confidence: float) -> pd.DataFrame:
+def out_of_fold(layout: Layout, name: str) -> pd.DataFrame:
     """Return the out-of-fold predictions of ``name`` with intervals, sources and structures.
 
-    ``lower``/``upper`` are the conformal interval at ``confidence`` calibrated on the other
-    folds' residuals; ``covered`` says whether the measured value falls inside.
+    ``lower``/``upper`` are the conformal interval (at the card's confidence) calibrated on
+    the other folds; ``covered`` says whether the measured value falls inside.
     """
     table = pd.read_csv(layout.plots(name), dtype={"record_id": str, "group": str})
-    widths = fold_half_widths(table["residual"], table["fold"], confidence)
-    table["lower"] = table["predicted"] - widths
-    table["upper"] = table["predicted"] + widths
     table["covered"] = (table["measured"] >= table["lower"]) & (table["measured"] <= table["upper"])
     table = table.merge(_experiment_sources(layout), on="record_id", how="left")
     table = table.merge(_structures(layout, name), on="record_id", how="left")
@@ -125,18 +123,18 @@ def version_history(models: Path, name: str) -> pd.DataFrame:
     rows = []
     for version in registry.versions(models, name):
         card = registry.read_card(models, name, version)
-        summary = card["validation"]["summary"]
+        summary = card.validation.summary
         rows.append(
             {
                 "version": version,
-                "created": card["created"][:19].replace("T", " "),
-                "estimator": card["estimator"]["name"],
-                "rows": card["data"]["rows"],
+                "created": card.created_label,
+                "estimator": card.estimator.name,
+                "rows": card.data.rows,
                 "mae": summary["mae_mean"],
                 "mae_std": summary["mae_std"],
                 "rmse": summary["rmse_mean"],
                 "r2": summary["r2_mean"],
-                "coverage": card["validation"]["interval_coverage"],
+                "coverage": card.validation.interval_coverage,
                 "production": version == production,
             }
         )
@@ -203,13 +201,11 @@ def verification_table(engine: Engine, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=VERIFICATION_COLUMNS)
 
 
-def load_review(
-    layout: Layout, name: str, engine: Engine | None = None, confidence: float | None = None
-) -> TargetReview:
+def load_review(layout: Layout, name: str, engine: Engine | None = None) -> TargetReview:
     """Gather the review of ``name``'s production model.
 
-    ``confidence`` defaults to the one the model card's coverage was measured at. Without an
-    ``engine`` (or without the SHAP values file) the verifications (explanation) are empty.
+    Without an ``engine`` (or without the SHAP values file) the verifications (explanation)
+    are empty.
 
     Raises
     ------
@@ -219,13 +215,12 @@ def load_review(
         If the pipeline's outputs for ``name`` are missing (``dvc repro`` makes them).
     """
     card = registry.read_card(layout.models, name)
-    confidence = confidence or card["validation"]["interval_confidence"]
     shap_file = layout.shap_values(name)
     return TargetReview(
         name=name,
-        unit=card["unit"],
+        unit=card.unit,
         card=card,
-        oof=out_of_fold(layout, name, confidence),
+        oof=out_of_fold(layout, name),
         importance=pd.read_csv(layout.explanation(name)),
         explanation=Explanation.load(shap_file) if shap_file.is_file() else None,
         versions=version_history(layout.models, name),

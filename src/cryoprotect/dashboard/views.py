@@ -100,48 +100,74 @@ def _rounded(params: dict) -> dict:
 def card_html(review: TargetReview) -> str:
     """Return the model card as a table: version, data, parameters, metrics, code."""
     card = review.card
-    validation = card["validation"]
-    summary = validation["summary"]
-    holdout = validation.get("holdout") or {}
-    gate = validation.get("gate") or {}
+    validation = card.validation
+    summary = validation.summary
+    gate = validation.gate
     verdict = (
         "<span class='cp-pass'>meets its thresholds</span>"
-        if gate.get("passed", True)
-        else "<span class='cp-fail'>misses: " + escape("; ".join(gate["failures"])) + "</span>"
+        if gate.passed
+        else "<span class='cp-fail'>misses: " + escape("; ".join(gate.failures)) + "</span>"
     )
     unit = escape(review.unit)
     facts = [
-        ("model version", escape(card["version"])),
-        ("trained", escape(card["created"][:19].replace("T", " ")) + " UTC"),
-        ("code version", escape(card.get("code_version") or "unknown")),
-        ("data snapshot (sha256)", f"<code>{escape(card['data']['snapshot_hash'][:16])}</code>"),
+        ("model version", escape(card.version)),
+        ("trained", escape(card.created_label) + " UTC"),
+        ("code version", escape(card.code_version or "unknown")),
+        ("data snapshot (sha256)", f"<code>{escape(card.data.snapshot_hash[:16])}</code>"),
         (
             "training rows / groups (left out)",
-            f"{card['data']['rows']} / {card['data']['groups']} ({card['data']['left_out']})",
+            f"{card.data.rows} / {card.data.groups} ({card.data.left_out})",
         ),
-        ("estimator", escape(card["estimator"]["name"])),
+        ("estimator", escape(card.estimator.name)),
         (
             "parameters",
-            f"<code>{escape(json.dumps(_rounded(card['estimator']['params']), sort_keys=True))}"
-            "</code>",
+            f"<code>{escape(json.dumps(_rounded(card.estimator.params), sort_keys=True))}</code>",
         ),
-        ("featurizer", f"<code>{escape(json.dumps(card['featurizer'], sort_keys=True))}</code>"),
-        ("validation", escape(validation["method"])),
+        ("featurizer", f"<code>{escape(json.dumps(card.featurizer, sort_keys=True))}</code>"),
+        ("validation", escape(validation.method)),
         (
             "CV MAE / RMSE",
             f"{summary['mae_mean']:.2f} ± {summary['mae_std']:.2f} / "
             f"{summary['rmse_mean']:.2f} ± {summary['rmse_std']:.2f} {unit}",
         ),
         ("CV R²", f"{summary['r2_mean']:.3f} ± {summary['r2_std']:.3f}"),
+    ]
+    if validation.by_scaffold is not None:
+        scaffold = validation.by_scaffold
+        facts.append(
+            (
+                "CV MAE by scaffold (new chemistry)",
+                f"{scaffold.mae:.2f} ± {scaffold.mae_std:.2f} {unit}",
+            )
+        )
+    facts.append(
+        (
+            "held-out MAE",
+            f"{validation.holdout.mae:.2f} {unit} ({validation.holdout.groups} compounds)"
+            if validation.holdout
+            else "not measured",
+        )
+    )
+    if validation.without_melting_point is not None:
+        without = validation.without_melting_point
+        held = validation.holdout_without_melting_point
+        facts.append(
+            (
+                "without a melting point: CV / held-out MAE",
+                f"{without.mae:.2f} ± {without.mae_std:.2f} / "
+                + (f"{held.mae:.2f}" if held else "not measured")
+                + f" {unit}",
+            )
+        )
+    facts += [
         (
             "interval coverage",
-            f"{validation['interval_coverage']:.1%} at {validation['interval_confidence']:.0%}",
+            f"{validation.interval_coverage:.1%} at {validation.interval_confidence:.0%}",
         ),
-        ("held-out MAE", f"{holdout['mae']:.2f} {unit}" if holdout else "not measured"),
         ("thresholds", verdict),
         (
             "applicability domain",
-            escape(card["domain"]["method"]) + f", ≥ {card['domain']['threshold']}",
+            escape(card.domain.method) + f", ≥ {card.domain.threshold}",
         ),
     ]
     for key in ("precision_mean", "recall_mean"):
@@ -151,10 +177,46 @@ def card_html(review: TargetReview) -> str:
     return f"<table class='cp-card'>{rows}</table>"
 
 
+def uncertainty_html(review: TargetReview) -> str:
+    """Return how the intervals are made and how they behaved, overall and per group.
+
+    Coverage by group (inside or outside the applicability domain; for Tg with or without a
+    measured melting point) and the Spearman correlation of interval width with the error.
+    """
+    report = review.card.uncertainty
+    if report is None:
+        return note_html("This model version has no per-molecule intervals; train it again.")
+    unit = escape(review.unit)
+    rows = [
+        {
+            "group": group,
+            "rows": figures.rows,
+            "coverage": figures.coverage,
+            f"mean width ({review.unit})": figures.mean_width,
+        }
+        for group, figures in report.by_group.items()
+    ]
+    pooled = (
+        "<p>Groups with fewer than 20 calibration rows use all rows' scores: "
+        + escape(", ".join(report.pooled_groups))
+        + ".</p>"
+        if report.pooled_groups
+        else ""
+    )
+    return (
+        f"<p>{escape(report.method)}. Difficulty: {escape(report.difficulty)}. "
+        f"Overall coverage {report.coverage:.1%} over {report.rows} out-of-fold predictions, "
+        f"mean width {report.mean_width:.1f} {unit}; Spearman correlation of interval width "
+        f"with absolute error: {report.width_error_spearman:.2f}.</p>"
+        + pooled
+        + table_html(pd.DataFrame(rows), digits=3)
+    )
+
+
 def worst_html(review: TargetReview, count: int = 10) -> str:
     """Return the compounds predicted worst out of fold, drawn (or formulations written out)."""
     rows = worst_compounds(review.oof, count)
-    molecules = review.card["target"] != "viability"
+    molecules = review.card.target != "viability"
     shown = pd.DataFrame(
         {
             "structure": [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import statistics
 
 import pandas as pd
 from sqlalchemy import Engine, select, true
@@ -19,7 +20,9 @@ def training_frame(engine: Engine, property_code: str, subject: str) -> pd.DataF
 
     Molecule subjects give columns ``group`` (the InChIKey's first block, the skeleton: stereo
     and isotope variants of one compound stay in one cross-validation fold), ``key``,
-    ``smiles``, ``value``, ``concentration_mM`` and ``record_id``; mixture subjects give
+    ``smiles``, ``value``, ``concentration_mM``, ``melting_point_K`` (the median of the
+    molecule's measured melting points, by InChIKey; empty when none is known) and
+    ``record_id``; mixture subjects give
     ``group`` (composition key), ``components`` (list of :class:`Component`), ``value`` and
     ``record_id``.
     Measurements at a concentration in a unit without a molar conversion are left out.
@@ -52,6 +55,7 @@ def training_frame(engine: Engine, property_code: str, subject: str) -> pd.DataF
             .where(Experiment.property == property_code)
             .order_by(Experiment.id)
         )
+        melting = _melting_points(session)
         rows = []
         for experiment, molecule in session.execute(query):
             factor = CONCENTRATION_TO_MM.get(experiment.concentration_unit or "")
@@ -66,11 +70,44 @@ def training_frame(engine: Engine, property_code: str, subject: str) -> pd.DataF
                     "concentration_mM": experiment.concentration * factor
                     if experiment.concentration is not None
                     else None,
+                    "melting_point_K": melting.get(molecule.inchikey),
                     "record_id": experiment.record_id or f"experiment:{experiment.id}",
                 }
             )
-        columns = ["group", "key", "smiles", "value", "concentration_mM", "record_id"]
+        columns = [
+            "group",
+            "key",
+            "smiles",
+            "value",
+            "concentration_mM",
+            "melting_point_K",
+            "record_id",
+        ]
         return pd.DataFrame(rows, columns=columns)
+
+
+def _melting_points(session: Session, public_only: bool = False) -> dict[str, float]:
+    """Map each InChIKey to the median of its measured melting points (K)."""
+    query = (
+        select(Molecule.inchikey, Experiment.value)
+        .join(Molecule, Experiment.molecule_id == Molecule.id)
+        .where(Experiment.property == "tm")
+    )
+    if public_only:
+        query = query.where(Experiment.visibility == "public")
+    values: dict[str, list[float]] = {}
+    for inchikey, value in session.execute(query):
+        values.setdefault(inchikey, []).append(value)
+    return {key: float(statistics.median(found)) for key, found in values.items()}
+
+
+def measured_melting_points(engine: Engine, public_only: bool = False) -> dict[str, float]:
+    """Map each InChIKey to the median of its melting points measured in the database (K).
+
+    With ``public_only``, only public measurements count (for anonymous callers).
+    """
+    with Session(engine) as session:
+        return _melting_points(session, public_only)
 
 
 def frame_hash(frame: pd.DataFrame) -> str:

@@ -19,6 +19,7 @@ from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor, VotingR
 from sklearn.pipeline import Pipeline
 
 from cryoprotect.chem.feature_names import morgan_bit_fragments, readable
+from cryoprotect.models.estimators import OptionalLastFeature
 from cryoprotect.models.registry import TrainedModel
 from cryoprotect.models.training import TrainingArrays
 
@@ -124,10 +125,20 @@ def explain(
     ``background`` (rows of the training features) is what features are compared against
     by the permutation explainer; ``smiles`` (the training molecules) name Morgan bits.
     An averaging ensemble is explained member by member (Shapley values are linear), so its
-    tree members get exact values.
+    tree members get exact values. A model with an optional input (Tg's melting point) is
+    explained as it predicts most rows: the fit that uses the input, on the rows that have
+    it (the fit without it where no row does).
     """
-    values, base = _shap(model.estimator, X, background, seed)
-    names = list(model.feature_names)
+    estimator, names = model.estimator, list(model.feature_names)
+    if isinstance(estimator, OptionalLastFeature):
+        known = estimator.uses_feature(X)
+        if known.any():
+            estimator, X = estimator.with_, X[known]
+            background = background[np.isfinite(background[:, -1])]
+        else:
+            estimator, X, background = estimator.without_, X[:, :-1], background[:, :-1]
+            names = names[:-1]
+    values, base = _shap(estimator, X, background, seed)
     return Explanation(values, base, X, names, _labels(model, names, smiles))
 
 

@@ -21,7 +21,9 @@ def feature_matrix(
     """Featurize ``frame`` for ``spec``.
 
     Molecule targets read ``smiles`` (and ``key``, an identity such as the InChIKey, used by
-    the cache; defaults to the SMILES); IRI adds ``log10`` of ``concentration_mM``. Mixture
+    the cache; defaults to the SMILES); IRI adds ``log10`` of ``concentration_mM``; a target
+    with an optional input (Tg: ``melting_point_K``) adds it as the last feature, NaN where
+    it is unknown or the column is absent. Mixture
     targets read ``components`` (lists of :class:`~cryoprotect.chem.mixtures.Component`);
     their settings may add ``slots`` and ``pooled`` (see :class:`MixtureFeaturizer`).
     """
@@ -33,9 +35,29 @@ def feature_matrix(
     smiles = [str(s) for s in frame["smiles"]]
     keys = [str(k) for k in frame["key"]] if "key" in frame else smiles
     features = featurize_cached(molecule, smiles, keys, cache)
+    if spec.optional_input is not None:
+        features = with_optional_input(
+            features, spec.optional_input, frame.get(spec.optional_input)
+        )
     if not spec.uses_concentration:
         return features
     return with_concentration(features, frame["concentration_mM"])
+
+
+def with_optional_input(features: Features, name: str, values: pd.Series | None) -> Features:
+    """Add an optional input (e.g. a melting point) as the last feature: NaN where unknown.
+
+    A value that is not a positive finite number counts as unknown; the row stays valid.
+    """
+    numbers = (
+        pd.to_numeric(values, errors="coerce").to_numpy(float)
+        if values is not None
+        else np.full(len(features.errors), np.nan)
+    )
+    numbers = np.where(np.isfinite(numbers) & (numbers > 0), numbers, np.nan)
+    values_out = np.ma.column_stack([features.values, np.ma.masked_array(numbers)])
+    values_out[[e is not None for e in features.errors]] = np.ma.masked
+    return Features(values_out, features.errors, [*features.names, name])
 
 
 def molecule_featurizer(settings: dict) -> MoleculeFeaturizer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import pandas as pd
 
 from cryoprotect.chem.featurizers import Features
 from cryoprotect.chem.mixtures import Component, common_basis
-from cryoprotect.chem.structures import InvalidStructureError, standardize
-from cryoprotect.models.conformal import ConformalIntervals
+from cryoprotect.chem.structures import InvalidStructureError, Structure, excerpt, standardize
+from cryoprotect.models.conformal import group_label, predict_with_difficulty
 from cryoprotect.models.domain import TanimotoDomain
+from cryoprotect.models.estimators import OptionalLastFeature
 from cryoprotect.models.features import feature_matrix
 from cryoprotect.models.registry import TrainedModel
 from cryoprotect.models.targets import target
@@ -23,6 +25,9 @@ from cryoprotect.vocabulary import PROPERTIES
 OUTPUT_COLUMNS = ("prediction", "lower", "upper", "in_domain", "model_version", "error")
 CHUNK_ROWS = 10_000
 """Rows predicted at a time, which bounds memory whatever the size of the input."""
+OUT_OF_RANGE = "an input is out of range: its features are not finite numbers"
+CONCENTRATION_LIMIT_MM = 10_000.0
+"""Largest concentration accepted (10 M): beyond it an input is a mistake, not a solution."""
 
 
 class UnusableInputError(ValueError):
@@ -60,21 +65,42 @@ def read_input(path: Path) -> tuple[pd.DataFrame, list[str | None]]:
     return pd.DataFrame(values, columns=header, dtype=str), problems
 
 
-def _molecule(text: str, in_solution: bool) -> tuple[str | None, str | None, bool]:
-    """Standardise one input structure: ``(smiles, error, parent of a salt or hydrate)``.
+def _molecule(text: str, in_solution: bool) -> tuple[Structure | None, str | None, bool]:
+    """Standardise one input structure: ``(structure, error, parent of a salt or hydrate)``.
 
     A salt or hydrate of a pure-compound property (Tg) is predicted for its parent compound,
     and flagged out of domain: the training data hold no salts or hydrates.
     """
     try:
-        return standardize(text, strip_counterions=in_solution).canonical_smiles, None, False
+        return standardize(text, strip_counterions=in_solution), None, False
     except InvalidStructureError as error:
         if in_solution or error.kind != "multiple_fragments":
             return None, str(error), False
     try:
-        return standardize(text, strip_counterions=True).canonical_smiles, None, True
+        return standardize(text, strip_counterions=True), None, True
     except InvalidStructureError as error:
         return None, str(error), False
+
+
+def _number(text, field: str, low: float, high: float, unit: str) -> tuple[float, str | None]:
+    """Read a number of ``field`` that must lie in ``(low, high]``: ``(value, error)``."""
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value) and low < value <= high:
+        return value, None
+    shown = excerpt(str(text)) if str(text).strip() else "nothing"
+    return math.nan, (
+        f"{field} must be a number of {unit} above {low:g} and at most {high:g}, not {shown}"
+    )
+
+
+def _optional_number(text, field: str, low: float, high: float, unit: str):
+    """Like :func:`_number`, but an empty field is unknown (NaN) rather than an error."""
+    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
+        return math.nan, None
+    return _number(text, field, low, high, unit)
 
 
 def _merged(components: list[Component]) -> list[Component]:
@@ -108,9 +134,13 @@ def _mixture(text: str, resolve: Callable[[str], str | None], design: list[str] 
     for entry in entries:
         smiles = resolve(entry.identifier)
         if smiles is None:
-            smiles, error, _ = _molecule(entry.identifier, True)
+            structure, error, _ = _molecule(entry.identifier, True)
             if error:
-                return None, f"{entry.identifier!r} is neither a known molecule name nor a SMILES"
+                return None, (
+                    f"{excerpt(entry.identifier)} is neither a known molecule name nor a "
+                    f"valid SMILES ({error})"
+                )
+            smiles = structure.canonical_smiles
         components.append(Component(smiles, entry.amount, entry.unit))
     try:
         return _completed(_merged(components), design), None
@@ -118,7 +148,13 @@ def _mixture(text: str, resolve: Callable[[str], str | None], design: list[str] 
         return None, str(error)
 
 
-def _prepared(model: TrainedModel, frame: pd.DataFrame, resolve):
+def _prepared(model: TrainedModel, frame: pd.DataFrame, resolve, melting_point):
+    """Standardise the inputs of ``frame`` for ``model``: the frame to featurize and errors.
+
+    Returns the prepared frame (``smiles`` or ``components``, ``concentration_mM`` and the
+    optional input where the target uses them), one error (or ``None``) per row, and which
+    rows are the parent of a salt or hydrate.
+    """
     spec = target(model.target)
     missing = [c for c in spec.input_columns if c not in frame.columns]
     if missing:
@@ -128,21 +164,40 @@ def _prepared(model: TrainedModel, frame: pd.DataFrame, resolve):
     errors: list[str | None] = []
     subjects = []
     parents = []
+    keys = []
     for raw in frame[spec.input_columns[0]].fillna("").astype(str):
-        parent = False
+        parent, key = False, None
         if spec.subject == "mixture":
             subject, error = _mixture(raw, resolve, model.domain.get("design"))
         else:
-            subject, error, parent = _molecule(raw, PROPERTIES[spec.name].in_solution)
+            structure, error, parent = _molecule(raw, PROPERTIES[spec.name].in_solution)
+            subject = structure.canonical_smiles if structure else None
+            key = structure.inchikey if structure else None
         subjects.append(subject)
         errors.append(error)
         parents.append(parent)
+        keys.append(key)
     column = "components" if spec.subject == "mixture" else "smiles"
     prepared = pd.DataFrame({column: [s if s is not None else "" for s in subjects]})
     if spec.subject == "mixture":
         prepared[column] = [s or [] for s in subjects]
     if spec.uses_concentration:
-        prepared["concentration_mM"] = frame["concentration_mM"].to_numpy()
+        checked = [
+            _number(c, "concentration_mM", 0.0, CONCENTRATION_LIMIT_MM, "mM")
+            for c in frame["concentration_mM"]
+        ]
+        prepared["concentration_mM"] = [value for value, _ in checked]
+        errors = [e or problem for e, (_, problem) in zip(errors, checked, strict=True)]
+    if spec.optional_input is not None:
+        given = frame.get(spec.optional_input, pd.Series([None] * len(frame), index=frame.index))
+        low, high = PROPERTIES["tm"].min_value, PROPERTIES["tm"].max_value
+        checked = [_optional_number(v, spec.optional_input, low, high, "K") for v in given]
+        values = [
+            value if math.isfinite(value) or key is None else melting_point(key) or math.nan
+            for (value, _), key in zip(checked, keys, strict=True)
+        ]
+        prepared[spec.optional_input] = values
+        errors = [e or problem for e, (_, problem) in zip(errors, checked, strict=True)]
     return prepared, errors, np.array(parents, dtype=bool)
 
 
@@ -192,13 +247,16 @@ def predict_frame(
     confidence: float = 0.9,
     row_problems: list[str | None] | None = None,
     domain: TanimotoDomain | None = None,
+    melting_point: Callable[[str], float | None] = lambda inchikey: None,
 ) -> pd.DataFrame:
     """Return ``frame`` with prediction, interval, domain flag, model version and error.
 
     ``row_problems`` (e.g. from :func:`read_input`) marks rows that are not predicted. Rows
     are handled :data:`CHUNK_ROWS` at a time. ``in_domain`` is written ``true``/``false``.
     ``domain`` is the model's applicability domain (:func:`model_domain`); callers predicting
-    often pass it to avoid fingerprinting the training molecules on every call.
+    often pass it to avoid fingerprinting the training molecules on every call. For Tg, a
+    ``melting_point_K`` column gives a measured melting point; where it is empty,
+    ``melting_point`` (InChIKey to kelvin, e.g. the database's measurements) is asked.
 
     Raises
     ------
@@ -212,7 +270,7 @@ def predict_frame(
             model,
             reference,
             frame.iloc[start : start + CHUNK_ROWS],
-            resolve,
+            (resolve, melting_point),
             confidence,
             problems[start : start + CHUNK_ROWS],
         )
@@ -221,8 +279,8 @@ def predict_frame(
     return pd.concat(chunks) if len(chunks) > 1 else chunks[0]
 
 
-def _predict_chunk(model, reference, frame, resolve, confidence, problems) -> pd.DataFrame:
-    prepared, errors, parents = _prepared(model, frame, resolve)
+def _predict_chunk(model, reference, frame, lookups, confidence, problems) -> pd.DataFrame:
+    prepared, errors, parents = _prepared(model, frame, *lookups)
     errors = [p or e for p, e in zip(problems, errors, strict=True)]
     ok = np.array([e is None for e in errors], dtype=bool)
     out = frame.copy()
@@ -257,23 +315,43 @@ def predict_featurized(
 
     ``prepared`` holds the model's inputs (``smiles`` or ``components``, and
     ``concentration_mM`` where the target uses it), one row per feature row. Returns
-    ``prediction``, ``lower``, ``upper``, ``in_domain`` (bool) and ``error`` (``""`` where
-    the row was predicted) in the order of ``prepared``.
+    ``prediction``, ``lower``, ``upper`` (an interval whose width follows the prediction's
+    difficulty, calibrated for its group: in or out of the domain, and for Tg with or
+    without a melting point), ``sigma`` (the difficulty), ``in_domain`` (bool) and ``error``
+    (``""`` where the row was predicted) in the order of ``prepared``.
     """
-    valid = features.valid
-    prediction = np.full(len(prepared), np.nan)
+    X = features.values.filled(np.nan)
+    errors = [
+        error or (OUT_OF_RANGE if np.isinf(row).any() else None)
+        for error, row in zip(features.errors, X, strict=True)
+    ]
+    valid = np.array([e is None for e in errors], dtype=bool)
+    n = len(prepared)
+    prediction, sigma = np.full(n, np.nan), np.full(n, np.nan)
+    inside = np.zeros(n, dtype=bool)
+    groups = np.full(n, "", dtype=object)
     if valid.any():
-        prediction[valid] = model.estimator.predict(features.values[valid].filled(np.nan))
-    lower, upper = ConformalIntervals(model.residuals).interval(prediction, confidence)
-    inside = np.zeros(len(prepared), dtype=bool)
-    if valid.any():
+        prediction[valid], sigma[valid] = predict_with_difficulty(model.estimator, X[valid])
         inside[valid] = _in_domain(model, domain, prepared.loc[valid])
+        estimator = model.estimator
+        used = (
+            estimator.uses_feature(X[valid])
+            if isinstance(estimator, OptionalLastFeature)
+            else [None] * int(valid.sum())
+        )
+        groups[valid] = [group_label(i, u) for i, u in zip(inside[valid], used, strict=True)]
+    lower, upper = np.full(n, np.nan), np.full(n, np.nan)
+    if valid.any():
+        lower[valid], upper[valid] = model.intervals.interval(
+            prediction[valid], sigma[valid], groups[valid].astype(str), confidence
+        )
     return pd.DataFrame(
         {
             "prediction": prediction,
-            "lower": np.where(valid, lower, np.nan),
-            "upper": np.where(valid, upper, np.nan),
+            "lower": lower,
+            "upper": upper,
+            "sigma": sigma,
             "in_domain": inside,
-            "error": [e or "" for e in features.errors],
+            "error": [e or "" for e in errors],
         }
     )

@@ -1,9 +1,10 @@
 """Model registry: versions of each target's model under ``models/<target>/<version>/``.
 
 A version folder holds ``estimator.skops`` (the fitted scikit-learn estimator, saved with
-skops rather than pickle), ``model.json`` (featurizer settings, calibration residuals,
-applicability domain, name map) and ``card.json`` (the model card). ``models/<target>/
-registry.json`` names the production version; without one the newest version serves.
+skops rather than pickle), ``model.json`` (featurizer settings, the intervals' calibration,
+applicability domain, name map) and ``card.json`` (the model card, :class:`ModelCard`).
+``models/<target>/registry.json`` names the production version; without one the newest
+version serves.
 """
 
 from __future__ import annotations
@@ -14,15 +15,25 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import skops.io as sio
 
 from cryoprotect.files import write_json
+from cryoprotect.models.card import ModelCard
+from cryoprotect.models.conformal import Calibration, ConformalIntervals
 
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "scipy.")
 VERSION_FILES = ("estimator.skops", "card.json", "model.json")
 """A version folder is complete when it holds all of these (model.json is written last)."""
-TRUSTED_TYPES = ("cryoprotect.models.estimators.ArdGaussianProcess",)
+TRUSTED_TYPES = tuple(
+    f"cryoprotect.models.estimators.{name}"
+    for name in (
+        "ArdGaussianProcess",
+        "ExtraTrees",
+        "NormalQuantileTransformer",
+        "OptionalLastFeature",
+        "RandomForest",
+    )
+)
 """Types a saved estimator may hold: scikit-learn, NumPy, SciPy and our own estimators."""
 
 
@@ -35,10 +46,18 @@ class TrainedModel:
     estimator: object
     featurizer: dict
     feature_names: list[str]
-    residuals: np.ndarray
+    calibration: Calibration
     domain: dict
+    card: ModelCard
     names: dict[str, str] = field(default_factory=dict)
-    card: dict = field(default_factory=dict)
+    _intervals: ConformalIntervals | None = field(default=None, init=False, repr=False)
+
+    @property
+    def intervals(self) -> ConformalIntervals:
+        """The model's conformal intervals (built once from its calibration)."""
+        if self._intervals is None:
+            self._intervals = ConformalIntervals(self.calibration)
+        return self._intervals
 
 
 class ModelNotFoundError(LookupError):
@@ -54,7 +73,7 @@ def save(model: TrainedModel, root: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     sio.dump(model.estimator, staging / "estimator.skops")
-    write_json(staging / "card.json", model.card, sort_keys=True)
+    write_json(staging / "card.json", model.card.to_json_dict(), sort_keys=True)
     write_json(  # written last: a folder with model.json is complete
         staging / "model.json",
         {
@@ -62,7 +81,7 @@ def save(model: TrainedModel, root: Path) -> Path:
             "version": model.version,
             "featurizer": model.featurizer,
             "feature_names": model.feature_names,
-            "residuals": model.residuals.tolist(),
+            "calibration": model.calibration.to_dict(),
             "domain": model.domain,
             "names": model.names,
         },
@@ -108,9 +127,10 @@ def _folder(root: Path, target: str, version: str | None) -> Path:
     return root / target / chosen
 
 
-def read_card(root: Path, target: str, version: str | None = None) -> dict:
+def read_card(root: Path, target: str, version: str | None = None) -> ModelCard:
     """Return the model card of ``version`` of ``target`` without loading the estimator."""
-    return json.loads((_folder(root, target, version) / "card.json").read_text())
+    text = (_folder(root, target, version) / "card.json").read_text()
+    return ModelCard.model_validate_json(text)
 
 
 def load(root: Path, target: str, version: str | None = None) -> TrainedModel:
@@ -125,13 +145,18 @@ def load(root: Path, target: str, version: str | None = None) -> TrainedModel:
         raise ValueError(f"{path} holds types that are not trusted: {unexpected}")
     estimator = sio.load(path, trusted=untrusted)
     meta = json.loads((folder / "model.json").read_text())
+    if "calibration" not in meta:
+        raise ValueError(
+            f"{folder} was saved without per-molecule interval calibration (an earlier "
+            f"CryoProtect); train {target} again with 'cryoprotect train {target}'"
+        )
     return TrainedModel(
         target=meta["target"],
         version=meta["version"],
         estimator=estimator,
         featurizer=meta["featurizer"],
         feature_names=meta["feature_names"],
-        residuals=np.asarray(meta["residuals"]),
+        calibration=Calibration.from_dict(meta["calibration"]),
         domain=meta["domain"],
         names=meta["names"],
         card=read_card(root, target, folder.name),

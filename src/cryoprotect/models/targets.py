@@ -17,10 +17,13 @@ class TargetSpec:
     uses_concentration: bool = False
     active_below: float | None = None
     """For IRI: a compound is 'active' when its %MGS is below this value."""
+    optional_input: str | None = None
+    """An input column the model uses where it is known (the last feature), e.g. Tg's
+    measured melting point; rows without it are predicted by a fit that does not use it."""
 
 
 TARGETS: dict[str, TargetSpec] = {
-    "tg": TargetSpec("tg", "molecule", "K", ("smiles",)),
+    "tg": TargetSpec("tg", "molecule", "K", ("smiles",), optional_input="melting_point_K"),
     "iri": TargetSpec(
         "iri",
         "molecule",

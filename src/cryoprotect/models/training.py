@@ -13,8 +13,26 @@ from sklearn.model_selection import GroupShuffleSplit
 
 from cryoprotect.chem.cache import FeatureCache
 from cryoprotect.chem.mixtures import common_basis
-from cryoprotect.models.conformal import ConformalIntervals
-from cryoprotect.models.estimators import build_estimator
+from cryoprotect.models.card import (
+    CVFigures,
+    DataSummary,
+    DomainInfo,
+    EstimatorInfo,
+    Gate,
+    HoldoutFigures,
+    ModelCard,
+    UncertaintyReport,
+    Validation,
+)
+from cryoprotect.models.conformal import (
+    Calibration,
+    ConformalIntervals,
+    coverage_report,
+    cross_conformal,
+    group_label,
+)
+from cryoprotect.models.domain import TanimotoDomain
+from cryoprotect.models.estimators import OptionalLastFeature, build_estimator
 from cryoprotect.models.features import feature_matrix
 from cryoprotect.models.registry import TrainedModel
 from cryoprotect.models.targets import TargetSpec
@@ -23,8 +41,10 @@ from cryoprotect.models.validation import (
     CVResult,
     activity_metrics,
     cross_validate,
+    fold_metrics,
     regression_metrics,
     scaffold_groups,
+    summarize,
 )
 from cryoprotect.params import Params
 
@@ -60,7 +80,7 @@ class TrainSettings:
             group_by=params.cv.group_by,
             estimator=own.estimator,
             estimator_params=dict(own.estimator_params),
-            featurizer=dict(own.featurizer),
+            featurizer={**own.featurizer, "max_heavy_atoms": params.max_heavy_atoms},
             domain_threshold=params.domain_threshold,
             confidence=params.confidence,
             holdout_fraction=params.holdout_fraction,
@@ -70,30 +90,16 @@ class TrainSettings:
 
 @dataclass
 class TrainingOutcome:
-    """A trained model with its cross-validation and out-of-fold table."""
+    """A trained model with its cross-validation and out-of-fold table.
+
+    The out-of-fold table holds the training rows with ``prediction``, ``fold``,
+    ``residual``, ``sigma`` (difficulty), ``lower``/``upper`` (the interval calibrated on the
+    other folds), ``interval_group`` and ``in_domain`` (relative to the other folds).
+    """
 
     model: TrainedModel
     cv: CVResult
     oof: pd.DataFrame
-
-
-def fold_half_widths(residuals: np.ndarray, fold: np.ndarray, confidence: float) -> np.ndarray:
-    """Per row, the conformal half-width calibrated on the residuals of the other folds.
-
-    These are the out-of-fold intervals whose coverage :func:`interval_coverage` measures.
-    """
-    residuals, fold = np.asarray(residuals, dtype=float), np.asarray(fold)
-    widths = np.zeros(len(residuals))
-    for k in np.unique(fold):
-        inside = fold == k
-        widths[inside] = ConformalIntervals(residuals[~inside]).half_width(confidence)
-    return widths
-
-
-def interval_coverage(residuals: np.ndarray, fold: np.ndarray, confidence: float) -> float:
-    """Coverage of conformal intervals on each fold, calibrated on the other folds' residuals."""
-    widths = fold_half_widths(residuals, fold, confidence)
-    return float((np.abs(np.asarray(residuals, dtype=float)) <= widths).mean())
 
 
 def holdout_split(arrays: TrainingArrays, fraction: float, seed: int):
@@ -109,16 +115,114 @@ def tuning_rows(arrays: TrainingArrays, settings: TrainSettings) -> np.ndarray:
     return np.arange(len(arrays.y))
 
 
+def _figures(y: np.ndarray, predicted: np.ndarray, groups, active_below: float | None) -> dict:
+    metrics = regression_metrics(y, predicted)
+    if active_below is not None:
+        metrics |= activity_metrics(y, predicted, active_below)
+    return {"rows": int(len(y)), "groups": int(len(set(groups))), **metrics}
+
+
 def holdout_check(
     make, arrays: TrainingArrays, fraction: float, seed: int, active_below: float | None
-) -> dict:
-    """Fit on all but a held-out share of the groups and measure the held-out rows."""
+) -> tuple[HoldoutFigures, HoldoutFigures | None]:
+    """Fit on all but a held-out share of the groups and measure the held-out rows.
+
+    Returns the figures of the model as used, and for a model with an optional last input
+    (:class:`OptionalLastFeature`) also those of every held-out row predicted without it.
+    """
     train, test = holdout_split(arrays, fraction, seed)
-    predicted = make().fit(arrays.X[train], arrays.y[train]).predict(arrays.X[test])
-    metrics = regression_metrics(arrays.y[test], predicted)
-    if active_below is not None:
-        metrics |= activity_metrics(arrays.y[test], predicted, active_below)
-    return {"rows": int(len(test)), "groups": int(len(set(arrays.groups[test]))), **metrics}
+    fitted = make().fit(arrays.X[train], arrays.y[train])
+    y, groups = arrays.y[test], arrays.groups[test]
+    used = HoldoutFigures(**_figures(y, fitted.predict(arrays.X[test]), groups, active_below))
+    if not isinstance(fitted, OptionalLastFeature):
+        return used, None
+    without = fitted.without_.predict(arrays.X[test][:, :-1])
+    return used, HoldoutFigures(**_figures(y, without, groups, active_below))
+
+
+def out_of_fold_domain(spec: TargetSpec, frame: pd.DataFrame, fold: np.ndarray, threshold: float):
+    """Return whether each row is in the domain of the other folds' molecules.
+
+    Mixtures (designed formulations) count as in the domain of their design.
+    """
+    if spec.subject != "molecule":
+        return np.ones(len(frame), dtype=bool)
+    smiles = frame["smiles"].astype(str).to_numpy()
+    inside = np.zeros(len(frame), dtype=bool)
+    for k in np.unique(fold):
+        rows = fold == k
+        inside[rows] = TanimotoDomain(list(smiles[~rows]), threshold).contains(list(smiles[rows]))
+    return inside
+
+
+@dataclass
+class _CalibrationRows:
+    """The calibration rows of a cross-validation and the training row each belongs to."""
+
+    calibration: Calibration
+    predictions: np.ndarray
+    measured: np.ndarray
+    fold: np.ndarray
+    row: np.ndarray
+
+
+def _calibration_rows(y: np.ndarray, cv: CVResult, inside: np.ndarray) -> _CalibrationRows:
+    """Out-of-fold predictions as calibration rows, grouped by domain (and optional input).
+
+    A model with an optional input adds each row predicted with it a second time, predicted
+    without it, so the group of predictions made without the input is calibrated on all rows.
+    """
+    rows = np.arange(len(y))
+    if cv.uses_feature is None:
+        groups = [group_label(i) for i in inside]
+        predictions, sigmas = cv.oof, cv.sigma
+    else:
+        used = np.flatnonzero(cv.uses_feature)
+        rows = np.concatenate([used, rows])
+        predictions = np.concatenate([cv.oof[used], cv.oof_without])
+        sigmas = np.concatenate([cv.sigma[used], cv.sigma_without])
+        groups = [group_label(inside[r], True) for r in used]
+        groups += [group_label(i, False) for i in inside]
+    calibration = Calibration.from_out_of_fold(y[rows] - predictions, sigmas, groups)
+    return _CalibrationRows(calibration, predictions, y[rows], cv.fold[rows], rows)
+
+
+def _uncertainty(spec: TargetSpec, cv: CVResult, y, inside, confidence: float):
+    """Calibrate the intervals and measure them fold by fold.
+
+    Returns the calibration, the uncertainty report, and per training row the interval of
+    the prediction it got out of fold, with its group.
+    """
+    rows = _calibration_rows(y, cv, inside)
+    lower, upper = cross_conformal(rows.calibration, rows.predictions, rows.fold, confidence)
+    report = coverage_report(rows.measured, lower, upper, rows.predictions, rows.calibration.groups)
+    difficulty = (
+        "posterior standard deviation of the Gaussian process"
+        if spec.subject == "mixture"
+        else "standard deviation of the trees' predictions"
+    )
+    uncertainty = UncertaintyReport(
+        method="normalised Mondrian conformal regression (crepes) on grouped out-of-fold "
+        "residuals, one calibration per group; coverage measured fold by fold",
+        difficulty=difficulty,
+        pooled_groups=ConformalIntervals(rows.calibration).pooled_groups(),
+        **report,
+    )
+    # each training row's own out-of-fold prediction: with the optional input where it was used
+    index = np.arange(len(y))
+    if cv.uses_feature is not None:
+        used = np.flatnonzero(cv.uses_feature)
+        index = len(used) + index
+        index[used] = np.arange(len(used))
+    per_row = pd.DataFrame(
+        {
+            "sigma": rows.calibration.sigmas[index],
+            "lower": lower[index],
+            "upper": upper[index],
+            "interval_group": rows.calibration.groups[index],
+        }
+    )
+    return rows.calibration, uncertainty, per_row
 
 
 def _groups(spec: TargetSpec, frame: pd.DataFrame, group_by: str) -> np.ndarray:
@@ -195,6 +299,38 @@ def training_arrays(
     )
 
 
+def _cv_figures(method: str, y, predicted, fold, active_below) -> CVFigures:
+    per_fold, overall = fold_metrics(y, predicted, fold, active_below)
+    return CVFigures(
+        method=method,
+        summary=summarize(per_fold, overall),
+        per_fold=per_fold.reset_index().to_dict("records"),
+    )
+
+
+def scaffold_check(
+    spec: TargetSpec, make, arrays: TrainingArrays, settings: TrainSettings
+) -> CVFigures | None:
+    """Cross-validate with whole Murcko scaffolds held out (molecules only): new chemistry."""
+    if spec.subject != "molecule":
+        return None
+    groups = np.array(scaffold_groups(list(arrays.data["smiles"]), list(arrays.data["group"])))
+    cv = cross_validate(
+        make,
+        arrays.X,
+        arrays.y,
+        groups,
+        settings.n_splits,
+        settings.seed,
+        spec.active_below,
+        settings.n_jobs,
+    )
+    return _cv_figures(
+        f"grouped {settings.n_splits}-fold CV by scaffold", arrays.y, cv.oof, cv.fold,
+        spec.active_below,
+    )  # fmt: skip
+
+
 def train_model(
     spec: TargetSpec,
     arrays: TrainingArrays,
@@ -204,24 +340,33 @@ def train_model(
     code_version: str = "",
     names: dict[str, str] | None = None,
 ) -> TrainingOutcome:
-    """Cross-validate, then fit on all rows of ``arrays`` (from :func:`training_arrays`)."""
+    """Cross-validate, calibrate the intervals, then fit on all rows of ``arrays``.
+
+    ``arrays`` come from :func:`training_arrays`. The card (:class:`ModelCard`) records the
+    grouped cross-validation (by compound, and by scaffold unless the folds are scaffolds
+    already), the held-out check, the intervals' coverage per group, and for a target with
+    an optional input the same figures without it.
+    """
     featurizer = dict(settings.featurizer)
     data, X, y, groups = arrays.data, arrays.X, arrays.y, arrays.groups
     name, params = settings.estimator, dict(settings.estimator_params)
+    optional = spec.optional_input is not None
 
     def make():
-        return build_estimator(name, params, settings.seed)
+        return build_estimator(name, params, settings.seed, optional_last_feature=optional)
 
+    method = f"grouped {settings.n_splits}-fold CV by {settings.group_by}"
     cv = cross_validate(
         make, X, y, groups, settings.n_splits, settings.seed, spec.active_below, settings.n_jobs
     )
     summary = cv.summary()
-    residuals = y - cv.oof
-    coverage = interval_coverage(residuals, cv.fold, settings.confidence)
-    holdout = (
+    inside = out_of_fold_domain(spec, data, cv.fold, settings.domain_threshold)
+    calibration, uncertainty, intervals = _uncertainty(spec, cv, y, inside, settings.confidence)
+    coverage = float(((y >= intervals["lower"]) & (y <= intervals["upper"])).mean())
+    holdout, holdout_without = (
         holdout_check(make, arrays, settings.holdout_fraction, settings.seed, spec.active_below)
         if settings.holdout_fraction > 0
-        else None
+        else (None, None)
     )
     checked = gate(summary["mae_mean"], coverage, settings.thresholds)
     if not checked["passed"]:
@@ -229,49 +374,70 @@ def train_model(
     estimator = make().fit(X, y)
     created = datetime.now(UTC)
     version = created.strftime("%Y%m%dT%H%M%S%fZ")
-    card = {
-        "target": spec.name,
-        "unit": spec.unit,
-        "version": version,
-        "created": created.isoformat(),
-        "code_version": code_version,
-        "data": {
-            "rows": len(data),
-            "groups": int(len(set(groups))),
-            "snapshot_hash": data_hash,
-            "left_out": arrays.left_out,
-        },
-        "featurizer": featurizer,
-        "estimator": {"name": name, "params": params},
-        "validation": {
-            "method": f"grouped {settings.n_splits}-fold CV by {settings.group_by}",
-            "seed": settings.seed,
-            "summary": summary,
-            "per_fold": cv.per_fold.reset_index().to_dict("records"),
-            "interval_confidence": settings.confidence,
-            "interval_coverage": coverage,
-            "holdout": holdout,
-            "gate": checked,
-        },
-        "domain": {
-            "method": "max Tanimoto similarity (Morgan r=2, 2048 bits) to training",
-            "threshold": settings.domain_threshold,
-        },
-        "libraries": {lib: package_version(lib) for lib in LIBRARIES},
-    }
+    card = ModelCard(
+        target=spec.name,
+        unit=spec.unit,
+        version=version,
+        created=created.isoformat(),
+        code_version=code_version,
+        data=DataSummary(
+            rows=len(data),
+            groups=int(len(set(groups))),
+            snapshot_hash=data_hash,
+            left_out=arrays.left_out,
+            rows_with_melting_point=int(np.isfinite(X[:, -1]).sum()) if optional else None,
+        ),
+        featurizer=featurizer,
+        estimator=EstimatorInfo(name=name, params=params),
+        validation=Validation(
+            method=method,
+            seed=settings.seed,
+            summary=summary,
+            per_fold=cv.per_fold.reset_index().to_dict("records"),
+            interval_confidence=settings.confidence,
+            interval_coverage=coverage,
+            holdout=holdout,
+            gate=Gate(**checked),
+            by_scaffold=scaffold_check(spec, make, arrays, settings)
+            if settings.group_by == "compound"
+            else None,
+            without_melting_point=_cv_figures(
+                f"{method}, every row without its melting point",
+                y,
+                cv.oof_without,
+                cv.fold,
+                spec.active_below,
+            )  # fmt: skip
+            if optional
+            else None,
+            holdout_without_melting_point=holdout_without,
+        ),
+        uncertainty=uncertainty,
+        domain=DomainInfo(
+            method="max Tanimoto similarity (Morgan r=2, 2048 bits) to training",
+            threshold=settings.domain_threshold,
+        ),
+        libraries={lib: package_version(lib) for lib in LIBRARIES},
+    )
     model = TrainedModel(
         target=spec.name,
         version=version,
         estimator=estimator,
         featurizer=featurizer,
         feature_names=arrays.feature_names,
-        residuals=np.abs(residuals),
+        calibration=calibration,
         domain=_domain(spec, data, settings.domain_threshold),
         names=names or {},
         card=card,
     )
-    oof = data.drop(columns=[c for c in ("components",) if c in data]).assign(
-        prediction=cv.oof, fold=cv.fold, residual=residuals
+    oof = pd.concat(
+        [
+            data.drop(columns=[c for c in ("components",) if c in data]).assign(
+                prediction=cv.oof, fold=cv.fold, residual=y - cv.oof, in_domain=inside
+            ),
+            intervals,
+        ],
+        axis=1,
     )
     log.info(
         "trained",
@@ -279,5 +445,6 @@ def train_model(
         version=version,
         mae_mean=summary["mae_mean"],
         coverage=coverage,
+        width_error_spearman=uncertainty.width_error_spearman,
     )
     return TrainingOutcome(model, cv, oof)

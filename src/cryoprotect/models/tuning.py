@@ -83,12 +83,15 @@ def tune(
     study_name: str = "cryoprotect",
     baseline: dict | None = None,
     n_jobs: int = 1,
+    optional_last_feature: bool = False,
 ) -> TuningResult:
     """Run (or resume) an Optuna study minimising the grouped-CV MAE of ``estimator``.
 
     ``baseline`` (e.g. the parameters in params.yaml) is the first trial of a new study, so
     the best trial is never worse than it; its parameters outside ``space`` stay fixed in
-    every trial. ``n_jobs`` fits each trial's folds in parallel.
+    every trial. ``n_jobs`` fits each trial's folds in parallel. With
+    ``optional_last_feature`` the last column of ``X`` is an input that may be unknown (see
+    :class:`~cryoprotect.models.estimators.OptionalLastFeature`).
     """
     space = space if space is not None else DEFAULT_SPACES[estimator]
     fixed = {k: v for k, v in (baseline or {}).items() if k not in space}
@@ -108,7 +111,7 @@ def tune(
     def objective(trial: optuna.Trial) -> float:
         params = fixed | suggest(trial, space)
         result = cross_validate(
-            lambda: build_estimator(estimator, params, seed),
+            lambda: build_estimator(estimator, params, seed, optional_last_feature),
             X,
             y,
             groups,

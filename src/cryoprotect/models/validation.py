@@ -20,6 +20,9 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import GroupKFold
 
+from cryoprotect.models.conformal import predict_with_difficulty
+from cryoprotect.models.estimators import OptionalLastFeature
+
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """Return MAE, RMSE and R² (scikit-learn's definitions)."""
@@ -53,23 +56,65 @@ def scaffold_groups(smiles: list[str], compounds: list[str]) -> list[str]:
 
 @dataclass
 class CVResult:
-    """Out-of-fold predictions and metrics of a grouped cross-validation."""
+    """Out-of-fold predictions and metrics of a grouped cross-validation.
+
+    ``sigma`` is each out-of-fold prediction's difficulty
+    (:func:`~cryoprotect.models.conformal.predict_with_difficulty`). For an
+    :class:`~cryoprotect.models.estimators.OptionalLastFeature` model, ``uses_feature`` says
+    which rows were predicted with the optional feature, and ``oof_without`` and
+    ``sigma_without`` are every row's prediction and difficulty without it.
+    """
 
     oof: np.ndarray
     fold: np.ndarray
     per_fold: pd.DataFrame
     overall: dict[str, float]
+    sigma: np.ndarray
+    uses_feature: np.ndarray | None = None
+    oof_without: np.ndarray | None = None
+    sigma_without: np.ndarray | None = None
 
     def summary(self) -> dict[str, float]:
         """Mean and standard deviation across folds, and the pooled out-of-fold metrics."""
-        metrics = self.per_fold.drop(columns="n")
-        out = {f"{k}_mean": float(v) for k, v in metrics.mean().items()}
-        out |= {f"{k}_std": float(v) for k, v in metrics.std().items()}
-        return out | {f"{k}_pooled": v for k, v in self.overall.items()}
+        return summarize(self.per_fold, self.overall)
 
 
-def _fit_predict(estimator, X: np.ndarray, y: np.ndarray, train, test) -> np.ndarray:
-    return clone(estimator).fit(X[train], y[train]).predict(X[test])
+def fold_metrics(
+    y: np.ndarray, predicted: np.ndarray, fold: np.ndarray, active_below: float | None = None
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Return the metrics of each fold (indexed by fold, with ``n``) and of all rows pooled."""
+    rows = []
+    for k in np.unique(fold):
+        test = fold == k
+        metrics = regression_metrics(y[test], predicted[test])
+        if active_below is not None:
+            metrics |= activity_metrics(y[test], predicted[test], active_below)
+        rows.append({"fold": int(k), "n": int(test.sum()), **metrics})
+    overall = regression_metrics(y, predicted)
+    if active_below is not None:
+        overall |= activity_metrics(y, predicted, active_below)
+    return pd.DataFrame(rows).set_index("fold"), overall
+
+
+def summarize(per_fold: pd.DataFrame, overall: dict[str, float]) -> dict[str, float]:
+    """Mean and standard deviation across folds, and the pooled metrics (``*_pooled``)."""
+    metrics = per_fold.drop(columns="n")
+    out = {f"{k}_mean": float(v) for k, v in metrics.mean().items()}
+    out |= {f"{k}_std": float(v) for k, v in metrics.std().items()}
+    return out | {f"{k}_pooled": v for k, v in overall.items()}
+
+
+def _fit_predict(estimator, X: np.ndarray, y: np.ndarray, train, test) -> dict[str, np.ndarray]:
+    """Fit on ``train``; return the predictions and difficulties of ``test`` (both routes)."""
+    fitted = clone(estimator).fit(X[train], y[train])
+    prediction, sigma = predict_with_difficulty(fitted, X[test])
+    out = {"oof": prediction, "sigma": sigma}
+    if isinstance(fitted, OptionalLastFeature):
+        out["uses_feature"] = fitted.uses_feature(X[test])
+        out["oof_without"], out["sigma_without"] = predict_with_difficulty(
+            fitted.without_, X[test][:, :-1]
+        )
+    return out
 
 
 def cross_validate(
@@ -92,17 +137,11 @@ def cross_validate(
     predictions = Parallel(n_jobs=n_jobs)(
         delayed(_fit_predict)(make_estimator(), X, y, train, test) for train, test in splits
     )
-    oof = np.full(len(y), np.nan)
+    arrays: dict[str, np.ndarray] = {}
     fold = np.full(len(y), -1)
-    rows = []
     for k, ((_, test), predicted) in enumerate(zip(splits, predictions, strict=True)):
-        oof[test] = predicted
+        for name, values in predicted.items():
+            arrays.setdefault(name, np.zeros(len(y), dtype=values.dtype))[test] = values
         fold[test] = k
-        metrics = regression_metrics(y[test], oof[test])
-        if active_below is not None:
-            metrics |= activity_metrics(y[test], oof[test], active_below)
-        rows.append({"fold": k, "n": len(test), **metrics})
-    overall = regression_metrics(y, oof)
-    if active_below is not None:
-        overall |= activity_metrics(y, oof, active_below)
-    return CVResult(oof, fold, pd.DataFrame(rows).set_index("fold"), overall)
+    per_fold, overall = fold_metrics(y, arrays["oof"], fold, active_below)
+    return CVResult(fold=fold, per_fold=per_fold, overall=overall, **arrays)

@@ -22,25 +22,45 @@ def _rounded(value):
 
 
 def target_metrics(outcome: TrainingOutcome) -> dict:
-    """Return the cross-validated metrics of a training run (means and spreads over folds).
+    """Return the validated metrics of a training run (means and spreads over folds).
 
-    MAE, RMSE and R² per fold (mean and standard deviation), interval coverage, the
-    held-out check and, for IRI, precision and recall of the active class.
+    MAE, RMSE and R² per fold of the grouped CV by compound (mean and standard deviation),
+    the MAE of the CV by scaffold and on the held-out compounds side by side, interval
+    coverage (overall and per calibration group) and how well interval width ranks error,
+    for IRI precision and recall of the active class, and for a model that can use a
+    melting point the same MAEs without one.
     """
     card = outcome.model.card
-    summary = card["validation"]["summary"]
+    validation = card.validation
+    summary = validation.summary
     keys = [k for k in summary if k.endswith(("_mean", "_std"))]
-    holdout = card["validation"]["holdout"] or {}
-    return {
-        "target": card["target"],
-        "unit": card["unit"],
-        "rows": card["data"]["rows"],
-        "groups": card["data"]["groups"],
+    metrics = {
+        "target": card.target,
+        "unit": card.unit,
+        "rows": card.data.rows,
+        "groups": card.data.groups,
         **{key.removesuffix("_mean"): _rounded(summary[key]) for key in sorted(keys)},
-        "interval_confidence": card["validation"]["interval_confidence"],
-        "interval_coverage": _rounded(card["validation"]["interval_coverage"]),
-        "holdout_mae": _rounded(holdout.get("mae")),
+        "scaffold_mae": _rounded(validation.by_scaffold.mae) if validation.by_scaffold else None,
+        "scaffold_mae_std": _rounded(validation.by_scaffold.mae_std)
+        if validation.by_scaffold
+        else None,
+        "holdout_mae": _rounded(validation.holdout.mae) if validation.holdout else None,
+        "interval_confidence": validation.interval_confidence,
+        "interval_coverage": _rounded(validation.interval_coverage),
     }
+    if validation.without_melting_point is not None:
+        metrics["mae_without_melting_point"] = _rounded(validation.without_melting_point.mae)
+    if validation.holdout_without_melting_point is not None:
+        metrics["holdout_mae_without_melting_point"] = _rounded(
+            validation.holdout_without_melting_point.mae
+        )
+    if card.uncertainty is not None:
+        metrics["interval_width_error_spearman"] = _rounded(card.uncertainty.width_error_spearman)
+        for group, figures in card.uncertainty.by_group.items():
+            key = group.replace(",", "").replace(" ", "_")
+            metrics[f"coverage_{key}"] = _rounded(figures.coverage)
+            metrics[f"rows_{key}"] = figures.rows
+    return {k: v for k, v in metrics.items() if v is not None}
 
 
 def write_metrics(outcome: TrainingOutcome, path: Path) -> dict:
@@ -51,8 +71,16 @@ def write_metrics(outcome: TrainingOutcome, path: Path) -> dict:
 
 
 def write_plot_data(outcome: TrainingOutcome, path: Path) -> None:
-    """Write the out-of-fold predictions (measured, predicted, residual, fold) as CSV."""
-    columns = ["record_id", "group", "value", "prediction", "residual", "fold"]
+    """Write the out-of-fold predictions as CSV, with the interval each one got.
+
+    Columns: measured, predicted, residual, fold, and the interval calibrated on the other
+    folds (``lower``, ``upper``), the difficulty ``sigma``, the calibration group and the
+    domain flag.
+    """
+    columns = [
+        "record_id", "group", "value", "prediction", "residual", "fold", "lower", "upper",
+        "sigma", "interval_group", "in_domain",
+    ]  # fmt: skip
     table = outcome.oof[columns].rename(columns={"value": "measured", "prediction": "predicted"})
     path.parent.mkdir(parents=True, exist_ok=True)
     table.round(DIGITS).to_csv(path, index=False)

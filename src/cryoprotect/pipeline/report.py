@@ -26,7 +26,10 @@ th { background: #f3f3f3; } td.text { text-align: left; }
 .pass { color: #17663a; font-weight: bold; } .fail { color: #a4161a; font-weight: bold; }
 img { max-width: 100%; }
 """
-SUMMARY_COLUMNS = ["rows", "groups", "mae", "mae_std", "rmse", "r2", "interval_coverage"]
+SUMMARY_COLUMNS = [
+    "rows", "groups", "mae", "mae_std", "scaffold_mae", "holdout_mae", "rmse", "r2",
+    "interval_coverage", "interval_width_error_spearman",
+]  # fmt: skip
 
 
 def metrics_table(layout: Layout, targets: list[str]) -> pd.DataFrame:
@@ -39,15 +42,21 @@ def _section(layout: Layout, name: str, unit: str) -> str:
     card = registry.read_card(layout.models, name)
     plot = pd.read_csv(layout.plots(name))
     importance = pd.read_csv(layout.explanation(name))
-    estimator = card["estimator"]
+    estimator = card.estimator
     facts = {
-        "model version": card["version"],
-        "estimator": f"{estimator['name']} {json.dumps(estimator['params'], sort_keys=True)}",
-        "featurizer": json.dumps(card["featurizer"], sort_keys=True),
-        "validation": card["validation"]["method"],
-        "training rows (left out)": f"{card['data']['rows']} ({card['data']['left_out']})",
-        "code version": card["code_version"] or "unknown",
+        "model version": card.version,
+        "estimator": f"{estimator.name} {json.dumps(estimator.params, sort_keys=True)}",
+        "featurizer": json.dumps(card.featurizer, sort_keys=True),
+        "validation": card.validation.method,
+        "training rows (left out)": f"{card.data.rows} ({card.data.left_out})",
+        "code version": card.code_version or "unknown",
     }
+    if card.uncertainty is not None:
+        facts["intervals"] = card.uncertainty.method
+        facts |= {
+            f"coverage, {group}": f"{figures.coverage:.1%} of {figures.rows} rows"
+            for group, figures in card.uncertainty.by_group.items()
+        }
     rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td class='text'>{html.escape(str(v))}</td></tr>"
         for k, v in facts.items()
@@ -78,7 +87,7 @@ def build_report(layout: Layout, params: Params, targets: list[str]) -> str:
         for name, result in gate["targets"].items()
     }
     summary = (
-        table[SUMMARY_COLUMNS]
+        table.reindex(columns=SUMMARY_COLUMNS)
         .assign(unit=table["unit"], thresholds=[verdicts.get(name, "") for name in table.index])
         .reset_index()
     )
@@ -87,9 +96,12 @@ def build_report(layout: Layout, params: Params, targets: list[str]) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>CryoProtect model report</title><style>{STYLE}</style></head><body>"
         "<h1>CryoProtect model report</h1>"
-        "<p>Grouped cross-validation: means over folds (<code>_std</code>: spread across "
-        "folds). Interval coverage: share of out-of-fold values inside their conformal "
-        "interval.</p>"
+        "<p>Grouped cross-validation by compound: means over folds (<code>_std</code>: "
+        "spread across folds); <code>scaffold_mae</code>: the same with whole Murcko "
+        "scaffolds held out (new chemistry); <code>holdout_mae</code>: compounds never "
+        "tuned or trained on. Interval coverage: share of out-of-fold values inside their "
+        "conformal interval; <code>interval_width_error_spearman</code>: how well an "
+        "interval's width ranks the error.</p>"
         f"{summary.to_html(index=False, escape=False, float_format=lambda v: f'{v:.3f}')}"
         f"{sections}"
         "</body></html>\n"

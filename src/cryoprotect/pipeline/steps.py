@@ -86,6 +86,7 @@ def tune_target(layout: Layout, name: str, params: Params) -> TuningResult:
         study_name=f"{name}-{settings.estimator}",
         baseline=settings.estimator_params,
         n_jobs=settings.n_jobs,
+        optional_last_feature=target(name).optional_input is not None,
     )
     best = {"estimator": settings.estimator, **vars(result)}
     write_json(folder / BEST, best, sort_keys=True)

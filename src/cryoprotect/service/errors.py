@@ -1,9 +1,9 @@
 """How the service refuses a request: JSON naming the field, never more than an excerpt of it.
 
 Handlers for refused bodies (422), HTTP errors (404, 405, 413), unreadable molecules (422),
-and prediction limits: time limit (504), client gone (499, for the log only), overload and
-a restore, missing molecule names or predictors (503). Inputs are quoted as bounded ASCII excerpts, so a
-lone surrogate, a non-finite number or a 5 MB body cannot break or bloat the answer.
+and prediction limits: time limit (504), client gone (499, for the log only), a restore,
+overload and missing molecule names or predictors (503). Inputs are quoted as bounded ASCII
+excerpts, so a lone surrogate, a non-finite number or a 5 MB body cannot break or bloat the answer.
 """
 
 from __future__ import annotations
@@ -124,8 +124,7 @@ async def client_gone(request: Request, error: ClientGoneError) -> Response:
 
 
 async def unavailable(request: Request, error: Exception) -> Response:
-    """503 with the reason and when to retry: a restore, overload, names not loaded, predictor
-    ended."""
+    """503 with the reason and when to retry (restore, overload, no names, no predictor)."""
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return failure(request, 503, str(error), headers=headers)
 
@@ -138,6 +137,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(TimeLimitError, time_limit)
     app.add_exception_handler(ClientGoneError, client_gone)
     for kind in (
-        RestoreInProgressError, OverloadedError, NamesUnavailableError, PredictorCrashedError
+        RestoreInProgressError,
+        OverloadedError,
+        NamesUnavailableError,
+        PredictorCrashedError,
     ):
         app.add_exception_handler(kind, unavailable)

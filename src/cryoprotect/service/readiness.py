@@ -3,9 +3,10 @@
 Each check is a function of the :class:`~.context.Service` in :data:`CHECKS`, reading only
 what background probes measured, so readiness answers at once whatever the database does.
 Failing checks (the instance must not get traffic): the database has not answered lately or
-a restore holds it, a target's model is not loaded, or a data file system is nearly full. Warnings (it may serve,
-but an operator should look): backups cannot be written, or the newest backup or database
-health check is older than the settings allow. Adding a check is adding an entry.
+a restore holds it, a target's model is not loaded, or a data file system is nearly full.
+Warnings (it may serve, but an operator should look): backups cannot be written, or the
+newest backup or database health check is older than the settings allow. Adding a check is
+adding an entry.
 """
 
 from __future__ import annotations

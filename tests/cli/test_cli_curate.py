@@ -25,10 +25,10 @@ def test_curate_writes_the_tables_and_reports_counts(tmp_path):
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["experiments"] == {"tg": 6, "iri": 5, "viability": 2}
+    assert report["experiments"] == {"tg": 6, "tm": 3, "iri": 5, "viability": 2}
     assert report["molecules"] == 8
-    assert report["rejects"] == 13
-    assert report["rejects_by_reason"]["same_measurement"] == 3
+    assert report["rejects"] == 26
+    assert report["rejects_by_reason"]["same_measurement"] == 6
     assert {p.name for p in out.iterdir()} == set(OUTPUT_FILES)
     assert sorted(report["written"]) == sorted(str(out / name) for name in OUTPUT_FILES)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -43,7 +43,7 @@ def test_curate_table_format(tmp_path):
     assert result.exit_code == 0, result.output
     assert "experiments.tg: 6" in result.stdout
     assert "molecules: 8" in result.stdout
-    assert "rejects: 13" in result.stdout
+    assert "rejects: 26" in result.stdout
 
 
 def test_curate_nonexistent_source_fails(tmp_path):

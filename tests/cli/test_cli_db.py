@@ -31,7 +31,7 @@ def test_upgrade_seed_stats_and_idempotent_seed(migrated_url):
     stats = run(migrated_url, "db", "stats", "--format", "json")
     counts = json.loads(stats.output)
     assert set(counts) == {"molecules", "mixtures", "experiments", "lab_verifications", "users"}
-    assert set(counts["experiments"]) == {"tg", "iri", "viability"}
+    assert set(counts["experiments"]) == {"tg", "tm", "iri", "viability"}
     assert all(n > 0 for n in counts["experiments"].values())
     again = json.loads(run(migrated_url, "db", "seed", "--format", "json").output)
     assert again["experiments_added"] == 0

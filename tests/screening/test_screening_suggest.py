@@ -34,12 +34,26 @@ def _similarity(a: str, b: str) -> float:
     return DataStructs.TanimotoSimilarity(*prints)
 
 
-def test_acquisition_weighs_benefit_against_novelty():
+def test_acquisition_weighs_benefit_against_uncertainty():
     prediction = np.array([10.0, 20.0, 30.0])
-    novelty = np.array([0.9, 0.5, 0.1])
-    assert np.argmax(acquisition(prediction, novelty, "maximize", 0.0)) == 2
-    assert np.argmax(acquisition(prediction, novelty, "minimize", 0.0)) == 0
-    assert np.argmax(acquisition(prediction, novelty, "maximize", 5.0)) == 0
+    width = np.array([60.0, 40.0, 20.0])
+    assert np.argmax(acquisition(prediction, width, "maximize", 0.0)) == 2
+    assert np.argmax(acquisition(prediction, width, "minimize", 0.0)) == 0
+    assert np.argmax(acquisition(prediction, width, "maximize", 5.0)) == 0
+    assert np.isnan(acquisition(prediction, np.array([60.0, np.nan, 20.0]), "maximize", 1.0)[1])
+
+
+def test_proposals_rank_by_the_interval_width_of_each_molecule(trained_project):
+    model = registry.load(trained_project / "models", "tg")
+    pool = pd.DataFrame(
+        {"smiles": ["OCC(O)CO", "OCC(O)C(O)C(O)CO", "CCCCCCCCCCCCCCCCCC(=O)OP(=O)(O)O", "CCO"]}
+    )
+    pool["inchikey"] = pool["name"] = pool["smiles"]
+    flat = propose(model, pool, "maximize", 4, kappa=0.0, min_distance=0.0)
+    curious = propose(model, pool, "maximize", 4, kappa=10.0, min_distance=0.0)
+    assert flat["width"].nunique() > 1  # intervals follow the molecule
+    assert (np.diff(curious["width"]) <= 1e-9).all()  # widest first
+    assert flat["prediction"].tolist() == sorted(flat["prediction"], reverse=True)
 
 
 def test_diverse_top_skips_near_copies_and_unscored_candidates():

@@ -23,7 +23,9 @@ def suggest(
         "the database's molecules without a measurement of the target.",
     ),
     owner: str = typer.Option(None, help="Who will verify them (default: the OS user)."),
-    kappa: float = typer.Option(1.0, min=0, help="Weight of novelty against predicted benefit."),
+    kappa: float = typer.Option(
+        1.0, min=0, help="Weight of uncertainty (interval width) against predicted benefit."
+    ),
     min_distance: float = typer.Option(
         0.4, min=0, max=1, help="Smallest Tanimoto distance between two proposals."
     ),

@@ -129,7 +129,8 @@ def record_suggestions(
                 prediction_id=prediction.id,
                 verifier_id=user.id,
                 status="planned",
-                notes=f"suggested (acquisition score {row.score:.2f}, novelty {row.novelty:.2f})",
+                notes=f"suggested (acquisition score {row.score:.2f}, interval width "
+                f"{row.upper - row.lower:.3g}, novelty {row.novelty:.2f})",
             )
             session.add(verification)
             session.flush()

@@ -156,10 +156,14 @@ def field_lengths() -> dict[str, int]:
 
 
 def _text_errors(line: int, values: dict[str, str], lengths: dict[str, int]) -> list[RowError]:
-    """Return the problems of the raw text: NUL characters and values too long to store."""
+    """Return the problems of the raw text: NUL characters and values too long to store.
+
+    A SMILES is left to the reading of structures, which names any character that is not
+    printable ASCII (NUL included) as everywhere else.
+    """
     errors = []
     for name, text in values.items():
-        if "\x00" in text:
+        if "\x00" in text and name != "smiles":
             errors.append(
                 RowError(
                     line,

@@ -16,7 +16,11 @@ import pandas as pd
 
 from cryoprotect.chem.featurizers import MoleculeFeaturizer, featurize_together
 from cryoprotect.models.domain import TanimotoDomain
-from cryoprotect.models.features import molecule_featurizer, with_concentration
+from cryoprotect.models.features import (
+    molecule_featurizer,
+    with_concentration,
+    with_optional_input,
+)
 from cryoprotect.models.predict import model_domain, predict_featurized
 from cryoprotect.models.registry import TrainedModel
 from cryoprotect.models.targets import TARGETS
@@ -63,6 +67,8 @@ class ChunkScreener:
             if TARGETS[name].uses_concentration:
                 inputs = molecules.assign(concentration_mM=self.concentration_mM)
                 features = with_concentration(features, inputs["concentration_mM"])
+            if TARGETS[name].optional_input is not None:  # not known for library molecules
+                features = with_optional_input(features, TARGETS[name].optional_input, None)
             out = predict_featurized(
                 model, self.domains[name], inputs, features, confidence=self.confidence
             )

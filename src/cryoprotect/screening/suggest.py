@@ -1,11 +1,13 @@
 """Active learning: which compounds to measure next.
 
 A candidate is worth measuring when its predicted value is good (the target's goal in
-``screen.objectives``) and when the model knows little about it. The split-conformal
-intervals have one width for every molecule, so the model's uncertainty about a molecule is
-taken from its novelty: one minus its highest Tanimoto similarity to the training molecules.
-The acquisition score is the z-score of the oriented prediction plus ``kappa`` times the
-z-score of the novelty (an upper-confidence-bound rule). Picks are then kept diverse: going
+``screen.objectives``) and when the model knows little about it. The model's uncertainty
+about a molecule is the width of its conformal interval, which follows how hard that
+molecule is (:mod:`cryoprotect.models.conformal`: wider out of the applicability domain and
+where the trees disagree). The acquisition score is the z-score of the oriented prediction
+plus ``kappa`` times the z-score of the interval width (an upper-confidence-bound rule);
+the novelty (one minus the highest Tanimoto similarity to the training molecules) is shown
+beside it. Picks are then kept diverse: going
 down the scores, a candidate is taken only if its Tanimoto distance to every pick so far is
 at least ``min_distance``.
 """
@@ -27,10 +29,10 @@ def _z(values: np.ndarray) -> np.ndarray:
     return (values - np.nanmean(values)) / (spread if spread > 0 else 1.0)
 
 
-def acquisition(prediction: np.ndarray, novelty: np.ndarray, goal: str, kappa: float):
-    """Return the acquisition score: benefit z-score plus ``kappa`` times novelty z-score."""
+def acquisition(prediction: np.ndarray, width: np.ndarray, goal: str, kappa: float):
+    """Return the benefit z-score plus ``kappa`` times the interval-width z-score."""
     benefit = prediction if goal == "maximize" else -prediction
-    return _z(benefit) + kappa * _z(novelty)
+    return _z(benefit) + kappa * _z(width)
 
 
 def diverse_top(smiles: list[str], scores: np.ndarray, n: int, min_distance: float) -> list[int]:
@@ -66,7 +68,8 @@ def propose(
 ) -> pd.DataFrame:
     """Return the ``n`` proposals from ``pool`` (``smiles``, ``inchikey``, ``name``), best first.
 
-    Adds ``prediction``, ``lower``, ``upper``, ``in_domain``, ``novelty`` and ``score``.
+    Adds ``prediction``, ``lower``, ``upper``, ``width``, ``in_domain``, ``novelty`` and
+    ``score``.
     """
     spec = TARGETS[model.target]
     frame = pd.DataFrame({"smiles": pool["smiles"].to_numpy()})
@@ -78,10 +81,11 @@ def propose(
     scored["prediction"] = out["prediction"].to_numpy(dtype=float)
     scored["lower"] = out["lower"].to_numpy(dtype=float)
     scored["upper"] = out["upper"].to_numpy(dtype=float)
+    scored["width"] = scored["upper"] - scored["lower"]
     scored["in_domain"] = (out["in_domain"] == "true").to_numpy()
     scored["novelty"] = 1.0 - domain.similarity(list(scored["smiles"]))
     scored["score"] = acquisition(
-        scored["prediction"].to_numpy(), scored["novelty"].to_numpy(), goal, kappa
+        scored["prediction"].to_numpy(), scored["width"].to_numpy(), goal, kappa
     )
     chosen = diverse_top(list(scored["smiles"]), scored["score"].to_numpy(), n, min_distance)
     return scored.iloc[chosen].reset_index(drop=True)

@@ -351,12 +351,31 @@ def ensure_postgres() -> None:
     )
 
 
+def let_server_user_run_the_cli(user: str = "postgres") -> None:
+    """Let PostgreSQL's OS user run `.venv/bin/cryoprotect` (its WAL archive command).
+
+    The point-in-time recovery test starts a server of its own, as ``user``, whose
+    ``archive_command`` is `cryoprotect backup wal-push`. When the interpreter lives under a
+    folder that user cannot enter (as root's home usually is), the folders on the way get the
+    permission to pass through (``o+x``), not to be listed.
+    """
+    if os.name == "nt" or os.geteuid() != 0:
+        return
+    interpreter = Path(os.path.realpath(BIN / "python"))
+    for folder in [*reversed(interpreter.parents), *reversed((BIN / "cryoprotect").parents)]:
+        mode = folder.stat().st_mode
+        if not mode & 0o001:
+            print(f"letting {user} pass through {folder} (chmod o+x)", flush=True)
+            folder.chmod(mode | 0o001)
+
+
 def ensure_test_machine() -> None:
     """Install the Debian tools the tests run and start PostgreSQL (CI relies on this)."""
     missing = missing_debian_packages()
     if missing:
         install_debian_packages(missing)
     ensure_postgres()
+    let_server_user_run_the_cli()
 
 
 # --- the commands -----------------------------------------------------------------------------

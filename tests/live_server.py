@@ -83,6 +83,7 @@ def serving(settings, output: Path, *args: str, env: dict | None = None, wait: b
             "CRYOPROTECT_BACKUP_DIR": settings.backup_dir,
             "CRYOPROTECT_SERVICE_WORKERS": str(settings.service_workers),
             "CRYOPROTECT_READY_CHECK_INTERVAL": str(settings.ready_check_interval),
+            "CRYOPROTECT_MODELS_DIR": str(settings.resolved_models_dir),
         }
         | (env or {})
     )

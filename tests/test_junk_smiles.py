@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from tests.db.test_db_importer import GOOD_ROWS, write_table
 
 from cryoprotect.chem.structures import InvalidStructureError, standardize
 from cryoprotect.dashboard.predictor import Predictor
@@ -18,7 +19,6 @@ from cryoprotect.models.predict import predict_frame
 from cryoprotect.screening.prepare import Deduplicator
 from cryoprotect.service.predictions import UnreadableStructureError, check_structures
 from cryoprotect.service.schemas import PredictItem
-from tests.db.test_db_importer import GOOD_ROWS, write_table
 
 JUNK = [
     "C CO",  # read by RDKit as methane named "CO"

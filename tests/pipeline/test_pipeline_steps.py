@@ -87,7 +87,14 @@ def test_training_promotes_the_model_and_writes_metrics_and_plot_data(project):
             "predicted",
             "residual",
             "fold",
+            "lower",
+            "upper",
+            "sigma",
+            "interval_group",
+            "in_domain",
         ]
+        assert (plot["lower"] <= plot["predicted"]).all()
+        assert (plot["predicted"] <= plot["upper"]).all()
         np.testing.assert_allclose(
             plot["measured"] - plot["predicted"], plot["residual"], atol=2e-4
         )

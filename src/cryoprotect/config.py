@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         description="console (readable) or json (one object per line); staging and production "
         "default to json.",
     )
+    progress: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Progress bars of long commands on standard error: auto (only to a "
+        "terminal and never with --format json), always, or never.",
+    )
     log_file: Path | None = Field(
         default=None, description="Also write log lines to this file (rotated by size)."
     )

@@ -41,15 +41,9 @@ def _store(ctx: typer.Context, url: str | None = None):
 
 
 def _policy(ctx: typer.Context):
-    from cryoprotect.backup.rotation import RotationPolicy
+    from cryoprotect.jobs import rotation_policy
 
-    cfg = settings(ctx)
-    return RotationPolicy(
-        cfg.backup_keep_last,
-        cfg.backup_keep_daily,
-        cfg.backup_keep_weekly,
-        cfg.backup_keep_monthly,
-    )
+    return rotation_policy(settings(ctx))
 
 
 def _create(ctx: typer.Context, method: Method | None, progress=None):

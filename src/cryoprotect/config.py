@@ -141,6 +141,21 @@ class Settings(BaseSettings):
         description="console (readable) or json (one object per line); staging and production "
         "default to json.",
     )
+    progress: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Progress bars of long commands on standard error: auto (only to a "
+        "terminal and never with --format json), always, or never.",
+    )
+    schedule_backup_hours: float = Field(
+        default=24,
+        gt=0,
+        description="Hours between the backup and prune rounds of 'cryoprotect jobs run'.",
+    )
+    schedule_health_hours: float = Field(
+        default=24,
+        gt=0,
+        description="Hours between the health checks of 'cryoprotect jobs run'.",
+    )
     log_file: Path | None = Field(
         default=None, description="Also write log lines to this file (rotated by size)."
     )

@@ -247,3 +247,26 @@ def test_a_sqlite_copy_restored_while_unpacking_is_rolled_back_by_a_late_check(
     path.write_text(json.dumps(data))
     restore_backup(seeded, store, manifest.id, force=True, check_health=False)
     assert state(seeded) == before
+
+
+def test_create_and_restore_report_progress(seeded, store):
+    """Bytes read for a backup; bytes copied (SQLite) or tables loaded (PostgreSQL) back."""
+    calls = []
+    manifest = create_backup(seeded, store, progress=lambda *call: calls.append(call))
+    done, total, unit = calls[-1]
+    assert unit == "B" and done == manifest.files[next(iter(manifest.files))].raw_bytes
+    assert total in (done, None)  # a dump's size is not known in advance
+    calls.clear()
+    restore_backup(
+        seeded, store, manifest.id, force=True, check_health=False,
+        progress=lambda *call: calls.append(call),
+    )  # fmt: skip
+    done, total, unit = calls[-1]
+    assert unit == ("B" if seeded.dialect.name == "sqlite" else "table") and done == total
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+    calls.clear()
+    restore_backup(
+        seeded, store, manifest.id, tables=["molecules", "experiments"], force=True,
+        check_health=False, progress=lambda *call: calls.append(call),
+    )  # fmt: skip
+    assert calls == [(1, 2, "table"), (2, 2, "table")]

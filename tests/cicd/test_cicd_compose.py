@@ -302,3 +302,39 @@ def test_compose_file_is_plain_yaml_with_anchors_resolved():
     raw = yaml.safe_load(COMPOSE_FILE.read_text())
     assert raw["name"] == "cryoprotect"
     assert "x-app" in raw, "shared settings live in one extension field"
+
+
+def test_scheduled_jobs_share_what_the_colours_read():
+    """Backup/prune and health run on a schedule, writing where readiness and /metrics read."""
+    document = compose()
+    services = document["services"]
+    apps = app_services(document)
+    for job in ("backup", "health"):
+        service = services[f"scheduled-{job}"]
+        assert service["command"] == ["jobs", "run", "--only", job]
+        assert service["restart"] == "unless-stopped"
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert service["healthcheck"]["test"] == [
+            "CMD",
+            "cryoprotect",
+            "jobs",
+            "status",
+            "--only",
+            job,
+        ]
+        assert service.get("read_only") is True and "ALL" in service.get("cap_drop", [])
+        assert _secret_targets(service) == {"database_url": "/run/secrets/database_url"}
+        environment = _environment(service)
+        assert environment["CRYOPROTECT_ENV"] == "production"
+        assert "ports" not in service
+        for app_name, app in apps.items():
+            app_env = _environment(app)
+            # same database, same store, same reports folder: the colours see every run
+            for key in ("CRYOPROTECT_DATABASE_URL_FILE", "CRYOPROTECT_BACKUP_DIR"):
+                assert environment[key] == app_env[key], (job, app_name, key)
+            assert set(service["volumes"]) == set(app["volumes"]), (job, app_name)
+        assert "backups:/app/data/backups" in service["volumes"]
+        assert "reports:/app/reports" in service["volumes"]
+        hours = environment[f"CRYOPROTECT_SCHEDULE_{job.upper()}_HOURS"]
+        assert hours == f"${{CRYOPROTECT_SCHEDULE_{job.upper()}_HOURS:-24}}"

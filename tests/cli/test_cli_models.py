@@ -9,6 +9,7 @@ take far longer to train). The input rows given to ``predict`` are made up.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -411,3 +412,37 @@ def test_tune_then_train_with_the_study(workspace, monkeypatch):
         run(workspace["url"], "models", "show", "viability", version, "--format", "json").stdout
     )
     assert card["estimator"]["params"] == study["best_params"]
+
+
+BAR = re.compile(r"(\d+)/(\d+) \[[^\]]*\]")
+
+
+def bar_counts(text: str, unit: str) -> tuple[int, int]:
+    """The last ``done/total`` of a progress bar of ``unit`` in ``text``."""
+    found = [m for m in BAR.finditer(text) if unit in m.group(0)]
+    assert found, text
+    return int(found[-1].group(1)), int(found[-1].group(2))
+
+
+def test_train_tune_and_explain_show_progress(workspace, monkeypatch):
+    """CRYOPROTECT_PROGRESS=always stands for a terminal (CliRunner's stderr is none)."""
+    monkeypatch.setenv("CRYOPROTECT_PROGRESS", "always")
+    monkeypatch.setenv("CRYOPROTECT_OPTUNA_STORAGE", f"sqlite:///{workspace['root'] / 'p.db'}")
+    url, params = workspace["url"], str(workspace["root"] / "params.yaml")
+    trained = run(url, "train", "viability", "--n-splits", "3", "--params", params)
+    assert trained.exit_code == 0, trained.output
+    # formulations: 3 folds, the held-out check, the final fit (no scaffold folds)
+    assert "train viability" in trained.stderr and bar_counts(trained.stderr, "fit") == (5, 5)
+    tuned = run(url, "tune", "viability", "--trials", "2", "--params", params)
+    assert tuned.exit_code == 0, tuned.output
+    assert bar_counts(tuned.stderr, "trial") == (2, 2)
+    explained = run(url, "explain", "iri", "--rows", "30")
+    assert explained.exit_code == 0, explained.output
+    assert bar_counts(explained.stderr, "batch") == (2, 2)  # 25 rows a batch
+
+    quiet = run(url, "explain", "iri", "--rows", "30", "--format", "json")
+    assert quiet.exit_code == 0 and "batch" not in quiet.stderr, quiet.stderr
+    monkeypatch.setenv("CRYOPROTECT_PROGRESS", "auto")
+    get_settings.cache_clear()
+    quiet = run(url, "tune", "viability", "--trials", "1", "--params", params)
+    assert quiet.exit_code == 0 and "trial" not in quiet.stderr, quiet.stderr

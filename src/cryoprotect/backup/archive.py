@@ -18,6 +18,8 @@ from typing import BinaryIO
 
 import zstandard
 
+from cryoprotect.progress import Progress, report
+
 CHUNK = 1 << 20
 LEVEL = 1
 """zstd level 1: compresses as fast as a disk writes on two cores, at a ratio close to level 3."""
@@ -72,11 +74,14 @@ class _HashingWriter:
         self.handle.flush()
 
 
-def compress(source: BinaryIO, target: Path, size: int | None = None) -> Digests:
+def compress(
+    source: BinaryIO, target: Path, size: int | None = None, progress: Progress | None = None
+) -> Digests:
     """Write the stream ``source`` zstd-compressed to ``target``; return the digests.
 
     Compression runs on every core while this thread reads, hashes and writes; ``target``
     is flushed to disk before this returns. ``size``, when known, is recorded in the frame.
+    ``progress`` hears of the bytes read (unit ``B``).
     """
     compressor = zstandard.ZstdCompressor(level=LEVEL, threads=-1, write_checksum=True)
     raw_size = 0
@@ -86,15 +91,16 @@ def compress(source: BinaryIO, target: Path, size: int | None = None) -> Digests
             while block := source.read(CHUNK):
                 raw_size += len(block)
                 writer.write(block)
+                report(progress, raw_size, size, "B")
         packed.flush()
         os.fsync(packed.fileno())
     return Digests(sink.size, sink.digest.hexdigest(), raw_size)
 
 
-def compress_file(source: Path, target: Path) -> Digests:
+def compress_file(source: Path, target: Path, progress: Progress | None = None) -> Digests:
     """Write the file ``source`` zstd-compressed to ``target``; return the digests."""
     with Path(source).open("rb") as raw:
-        return compress(raw, target, Path(source).stat().st_size)
+        return compress(raw, target, Path(source).stat().st_size, progress)
 
 
 def _sha256_of(path: Path) -> tuple[int, str]:

@@ -33,6 +33,7 @@ from cryoprotect.backup.rotation import RotationPolicy, kept
 from cryoprotect.backup.store import BackupNotFoundError, BackupStore
 from cryoprotect.db.migrations import alembic_config, current_revision, head_revision, upgrade
 from cryoprotect.db.repair import repair
+from cryoprotect.progress import Progress
 
 BACKENDS: dict[str, ModuleType] = {"sqlite": sqlite_backend, "postgresql": postgres_backend}
 BUSY = (sqlite_backend.DatabaseBusyError, postgres_backend.DatabaseBusyError)
@@ -82,14 +83,19 @@ def _tool_versions(kind: str) -> dict[str, str]:
 
 
 def create_backup(
-    engine: Engine, store: BackupStore, now: datetime | None = None, method: str | None = None
+    engine: Engine,
+    store: BackupStore,
+    now: datetime | None = None,
+    method: str | None = None,
+    progress: Progress | None = None,
 ) -> Manifest:
     """Back up the database behind ``engine`` into ``store`` and return the manifest.
 
     ``method`` ``base`` makes a PostgreSQL base backup for point-in-time recovery; the
     default is a whole copy (SQLite) or a dump (PostgreSQL). The backup is listed only once
     every file and its manifest are stored: an interrupted backup never lists, and older
-    backups are never touched.
+    backups are never touched. ``progress`` hears of the bytes copied or dumped (unit
+    ``B``; a base backup reports nothing).
     """
     kind, backend = _backend(engine)
     created = now or datetime.now(UTC)
@@ -102,7 +108,7 @@ def create_backup(
         raise ValueError(f"a {kind} backup is a {backend.METHOD}, not a {method}")
     revision = current_revision(engine)
     with store.new_backup(backup_id) as folder:
-        counts, digests = backend.dump(engine, folder)
+        counts, digests = backend.dump(engine, folder, progress)
         manifest = Manifest(
             id=backup_id,
             created=created.isoformat(),
@@ -161,7 +167,11 @@ def _checked_source(store: BackupStore, manifest: Manifest, work: Path) -> Path:
 
 
 def _replace_with_copy(
-    store: BackupStore, manifest: Manifest, work: Path, connection: Connection
+    store: BackupStore,
+    manifest: Manifest,
+    work: Path,
+    connection: Connection,
+    progress: Progress | None = None,
 ) -> None:
     """Restore a whole SQLite copy: its digest first, then unpacking and copying side by side.
 
@@ -189,7 +199,7 @@ def _replace_with_copy(
             checked.append(True)
 
     try:
-        sqlite_backend.replace_all(connection, source, ready)
+        sqlite_backend.replace_all(connection, source, ready, progress)
     finally:
         unpacking.cancel()
 
@@ -332,6 +342,7 @@ def restore_backup(
     check_health: bool = True,
     full_health: bool = False,
     server_user: str | None = "postgres",
+    progress: Progress | None = None,
 ) -> RestoreOutcome:
     """Restore a backup (all tables, or ``tables`` only) into the database behind ``engine``.
 
@@ -344,7 +355,8 @@ def restore_backup(
     before it commits). A full restore of an older schema revision is migrated to the newest
     afterwards; then, with ``check_health``, quick health checks run (schema and
     references), or every health check with ``full_health``. ``server_user`` runs the
-    private replay server when this process is root.
+    private replay server when this process is root. ``progress`` hears of the bytes copied
+    (a whole SQLite copy, unit ``B``) or of each table loaded (unit ``table``).
 
     Raises
     ------
@@ -375,16 +387,16 @@ def restore_backup(
             )
         expected = manifest.tables
         if manifest.method == "copy" and tables is None:
-            _replace_with_copy(store, manifest, work, connection)
+            _replace_with_copy(store, manifest, work, connection, progress)
         else:
             if manifest.method == "base":
                 source, expected = pitr.replay(store, manifest, engine, at, work, server_user)
             else:
                 source = _checked_source(store, manifest, work)
             if tables is None:
-                backend.replace_all(connection, source)
+                backend.replace_all(connection, source, progress=progress)
             else:
-                backend.replace_tables(connection, source, chosen)
+                backend.replace_tables(connection, source, chosen, progress)
         rows = {t: n for t, n in row_counts(connection).items() if t in chosen}
         wrong = _count_problems({t: n for t, n in expected.items() if t in chosen}, rows)
         if wrong:  # PostgreSQL rolls back; a SQLite copy is page for page what was checked

@@ -31,6 +31,7 @@ from cryoprotect.backup.archive import Digests, compress
 from cryoprotect.backup.consistency import check_references, row_counts, table_names
 from cryoprotect.backup.processes import ToolError, streamed
 from cryoprotect.db.schema import Base
+from cryoprotect.progress import Progress, report
 
 FILE = "database.pgdump.zst"
 METHOD = "dump"
@@ -80,10 +81,13 @@ def rls_blind_spots(engine: Engine) -> list[str]:
         )
 
 
-def dump(engine: Engine, folder: Path) -> tuple[dict[str, int], Digests]:
+def dump(
+    engine: Engine, folder: Path, progress: Progress | None = None
+) -> tuple[dict[str, int], Digests]:
     """Store a custom-format dump of the database as :data:`FILE` in ``folder``.
 
     Returns the row counts of the dumped snapshot and the stored file's digests.
+    ``progress`` hears of the bytes of dump compressed (unit ``B``, total unknown).
 
     Raises
     ------
@@ -100,7 +104,7 @@ def dump(engine: Engine, folder: Path) -> tuple[dict[str, int], Digests]:
             "BYPASSRLS (the service role) or a superuser."
         )
     with dumped(engine) as (counts, stream):
-        return counts, compress(stream, folder / FILE)
+        return counts, compress(stream, folder / FILE, progress=progress)
 
 
 @contextmanager
@@ -162,16 +166,27 @@ def counts_of(source: Path) -> dict[str, int]:
     return {name: rows for name, rows in counts.items() if name in known}
 
 
-def _execute_script(connection: Connection, script: AbstractContextManager[BinaryIO]) -> None:
-    """Run a ``pg_restore`` script on ``connection``: its statements and its ``COPY`` data."""
+def _execute_script(
+    connection: Connection,
+    script: AbstractContextManager[BinaryIO],
+    progress: Progress | None = None,
+    tables: int | None = None,
+) -> None:
+    """Run a ``pg_restore`` script on ``connection``: its statements and its ``COPY`` data.
+
+    ``progress`` hears of each of the ``tables`` loaded (unit ``table``).
+    """
     with script as lines:
-        _execute_lines(connection, lines)
+        _execute_lines(connection, lines, progress, tables)
     connection.exec_driver_sql("RESET ALL")  # the script's search_path and other settings
 
 
-def _execute_lines(connection: Connection, lines: BinaryIO) -> None:
+def _execute_lines(
+    connection: Connection, lines: BinaryIO, progress: Progress | None, tables: int | None
+) -> None:
     cursor = connection.connection.driver_connection.cursor()
     statements: list[bytes] = []
+    known, loaded = set(table_names()), 0
     for line in lines:
         header = COPY_HEADER.match(line)
         if header is None:
@@ -193,6 +208,9 @@ def _execute_lines(connection: Connection, lines: BinaryIO) -> None:
                     copy.write(b"".join(batch))
                     batch, size = [], 0
             copy.write(b"".join(batch))
+        if header.group(1).decode().removeprefix("public.").strip('"') in known:
+            loaded += 1
+            report(progress, loaded, tables, "table")
     if statements:
         cursor.execute(b"".join(statements))
 
@@ -288,17 +306,24 @@ def hold(engine: Engine, backup_id: str) -> Iterator[Connection]:
         private.dispose()
 
 
-def replace_all(connection: Connection, source: Path) -> None:
-    """Replace the held database's objects and rows with those of the dump ``source``."""
-    _execute_script(connection, _script(source, "--clean", "--if-exists"))
+def replace_all(connection: Connection, source: Path, progress: Progress | None = None) -> None:
+    """Replace the held database's objects and rows with those of the dump ``source``.
+
+    ``progress`` hears of each table loaded (unit ``table``).
+    """
+    script = _script(source, "--clean", "--if-exists")
+    _execute_script(connection, script, progress, len(table_names()))
 
 
-def replace_tables(connection: Connection, source: Path, tables: list[str]) -> None:
+def replace_tables(
+    connection: Connection, source: Path, tables: list[str], progress: Progress | None = None
+) -> None:
     """Replace the rows of ``tables`` with the dump's, leaving every other table alone.
 
     Foreign-key triggers are off while rows are loaded (``session_replication_role =
     replica``, which needs a superuser), so no cascade reaches another table; then every
     foreign key touching the tables must resolve, or the caller's transaction rolls back.
+    ``progress`` hears of each table loaded (unit ``table``).
 
     Raises
     ------
@@ -309,7 +334,7 @@ def replace_tables(connection: Connection, source: Path, tables: list[str]) -> N
     for table in tables:
         connection.exec_driver_sql(f'DELETE FROM "{table}"')  # noqa: S608 (schema's names)
     options = [f"--table={table}" for table in tables]
-    _execute_script(connection, _script(source, "--data-only", *options))
+    _execute_script(connection, _script(source, "--data-only", *options), progress, len(tables))
     for table in tables:
         if "id" in Base.metadata.tables[table].c:  # serial keys continue after the rows
             connection.exec_driver_sql(

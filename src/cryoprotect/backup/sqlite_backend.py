@@ -31,6 +31,7 @@ from sqlalchemy.pool import StaticPool
 from cryoprotect.backup.archive import Digests, compress, compress_file
 from cryoprotect.backup.consistency import check_references, table_names
 from cryoprotect.backup.processes import streamed
+from cryoprotect.progress import Progress, report
 
 FILE = "database.sqlite.zst"
 STEP_PAGES = 2048
@@ -58,11 +59,14 @@ def _counts(connection: sqlite3.Connection) -> dict[str, int]:
     }
 
 
-def dump(engine: Engine, folder: Path) -> tuple[dict[str, int], Digests]:
+def dump(
+    engine: Engine, folder: Path, progress: Progress | None = None
+) -> tuple[dict[str, int], Digests]:
     """Store a consistent copy of the database as :data:`FILE` in ``folder``.
 
     Returns the copy's row counts and the stored file's digests. Writers are held off only
     while the file is read and compressed (as long as SQLite's own backup API would).
+    ``progress`` hears of the bytes compressed (unit ``B``).
     """
     path = database_path(engine)
     with closing(sqlite3.connect(_uri(path, "mode=rw"), uri=True, isolation_level=None)) as db:
@@ -70,25 +74,27 @@ def dump(engine: Engine, folder: Path) -> tuple[dict[str, int], Digests]:
         counts = _counts(db)  # takes the shared lock the copy relies on
         if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
             db.execute("COMMIT")
-            return _dump_through_backup_api(db, folder)
+            return _dump_through_backup_api(db, folder, progress)
         size = (
             db.execute("PRAGMA page_count").fetchone()[0]
             * db.execute("PRAGMA page_size").fetchone()[0]
         )
         with streamed(["cat", "--", str(path)], "reading the database file") as stream:
-            digests = compress(stream, folder / FILE, size)
+            digests = compress(stream, folder / FILE, size, progress)
         db.execute("COMMIT")
     return counts, digests
 
 
-def _dump_through_backup_api(db: sqlite3.Connection, folder: Path) -> tuple[dict, Digests]:
+def _dump_through_backup_api(
+    db: sqlite3.Connection, folder: Path, progress: Progress | None
+) -> tuple[dict, Digests]:
     work = folder / ".work"
     work.mkdir()
     copy_path = work / "copy.db"
     with closing(sqlite3.connect(copy_path)) as copy:
         db.backup(copy)
         counts = _counts(copy)
-    digests = compress_file(copy_path, folder / FILE)
+    digests = compress_file(copy_path, folder / FILE, progress)
     copy_path.unlink()
     work.rmdir()
     return counts, digests
@@ -202,7 +208,10 @@ def hold(engine: Engine, backup_id: str) -> Iterator[Connection]:
 
 
 def replace_all(
-    connection: Connection, source: Path, ready: Callable[[int], None] | None = None
+    connection: Connection,
+    source: Path,
+    ready: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """Replace the held database with the SQLite file ``source``, in one transaction.
 
@@ -211,7 +220,8 @@ def replace_all(
     be; asked for the whole file, it also checks the content. The copy then follows the
     unpacking :data:`STEP_PAGES` pages at a time and asks for the whole file before its
     last step, which commits: a failed check rolls the copy back, so the database either
-    becomes the checked backup or stays as it was.
+    becomes the checked backup or stays as it was. ``progress`` hears of the bytes copied
+    (unit ``B``).
     """
     raw = connection.connection.driver_connection
     size = source.stat().st_size
@@ -228,19 +238,23 @@ def replace_all(
 
     def follow(_status: int, remaining: int, total: int) -> None:
         copied = total - remaining
+        report(progress, copied * page, total * page, "B")
         wait(size if remaining <= STEP_PAGES else (copied + STEP_PAGES) * page)
 
     with closing(_read_only(source)) as copy:
         copy.execute(f"PRAGMA mmap_size = {size}")  # pages are read in place, not copied
         copy.backup(raw, pages=STEP_PAGES if pages > 2 * STEP_PAGES else -1, progress=follow)
+    report(progress, size, size, "B")
 
 
-def replace_tables(connection: Connection, source: Path, tables: list[str]) -> None:
+def replace_tables(
+    connection: Connection, source: Path, tables: list[str], progress: Progress | None = None
+) -> None:
     """Replace the rows of ``tables`` in the held database with those in ``source``.
 
     Foreign-key actions are off while rows are swapped (so no cascade reaches another
     table); afterwards every foreign key touching the tables must resolve, or the
-    transaction is rolled back.
+    transaction is rolled back. ``progress`` hears of each table replaced (unit ``table``).
 
     Raises
     ------
@@ -253,9 +267,10 @@ def replace_tables(connection: Connection, source: Path, tables: list[str]) -> N
     try:
         raw.execute("BEGIN")
         try:
-            for table in tables:
+            for done, table in enumerate(tables, 1):
                 raw.execute(f'DELETE FROM main."{table}"')  # noqa: S608 (the schema's names)
                 raw.execute(f'INSERT INTO main."{table}" SELECT * FROM backup."{table}"')  # noqa: S608
+                report(progress, done, len(tables), "table")
             check_references(connection, tables)
         except BaseException:
             raw.execute("ROLLBACK")

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import typer
 
-from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, engine, fail, settings
+from cryoprotect.cli.common import (
+    FORMAT_OPTION,
+    OutputFormat,
+    emit,
+    engine,
+    fail,
+    progress_bar,
+    settings,
+)
 
 app = typer.Typer(help="Backups of the database: SQLite or PostgreSQL, local or object storage.")
 
@@ -33,21 +41,17 @@ def _store(ctx: typer.Context, url: str | None = None):
 
 
 def _policy(ctx: typer.Context):
-    from cryoprotect.backup.rotation import RotationPolicy
+    from cryoprotect.jobs import rotation_policy
 
-    cfg = settings(ctx)
-    return RotationPolicy(
-        cfg.backup_keep_last,
-        cfg.backup_keep_daily,
-        cfg.backup_keep_weekly,
-        cfg.backup_keep_monthly,
-    )
+    return rotation_policy(settings(ctx))
 
 
-def _create(ctx: typer.Context, method: Method | None):
+def _create(ctx: typer.Context, method: Method | None, progress=None):
     from cryoprotect.backup.operations import create_backup
 
-    return create_backup(engine(ctx), _store(ctx), method=method.value if method else None)
+    return create_backup(
+        engine(ctx), _store(ctx), method=method.value if method else None, progress=progress
+    )
 
 
 @app.command()
@@ -63,7 +67,8 @@ def create(
     """Back up the database now (consistent while others write) and print its id and path."""
     store = _store(ctx)
     try:
-        manifest = _create(ctx, method)
+        with progress_bar(ctx, fmt, "backup") as progress:
+            manifest = _create(ctx, method, progress)
     except (OSError, RuntimeError, ValueError) as error:
         fail(f"backup failed: {error}", fmt)
     path = f"{store.url.rstrip('/')}/{manifest.id}"
@@ -178,17 +183,19 @@ def restore(
     chosen = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
     when = at if at is None or at.tzinfo else at.astimezone()
     try:
-        outcome = restore_backup(
-            engine(ctx),
-            _store(ctx),
-            backup_id,
-            at=when,
-            tables=chosen,
-            force=force,
-            check_health=health,
-            full_health=full_health,
-            server_user=settings(ctx).backup_replay_user,
-        )
+        with progress_bar(ctx, fmt, "restore") as progress:
+            outcome = restore_backup(
+                engine(ctx),
+                _store(ctx),
+                backup_id,
+                at=when,
+                tables=chosen,
+                force=force,
+                check_health=health,
+                full_health=full_health,
+                server_user=settings(ctx).backup_replay_user,
+                progress=progress,
+            )
     except (BackupNotFoundError, BrokenBackupError, CorruptArchiveError, RuntimeError) as error:
         # RuntimeError: refused or busy restores, broken references, tool and replay failures
         fail(f"restore failed: {error}", fmt)

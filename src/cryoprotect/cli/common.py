@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import typer
 
 from cryoprotect.config import Settings, get_settings
 from cryoprotect.db.engine import make_engine
+from cryoprotect.progress import Progress
 
 
 class OutputFormat(StrEnum):
@@ -50,3 +55,86 @@ def fail(message: str, fmt: OutputFormat = OutputFormat.table, **details) -> NoR
     else:
         typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=1)
+
+
+def shows_progress(mode: str, fmt: str, stream: TextIO) -> bool:
+    """Whether a command shows progress on ``stream``.
+
+    ``mode`` is the ``progress`` setting: ``never``, ``always`` or ``auto`` (only when
+    ``stream`` is a terminal). JSON output (``fmt`` ``json``) is never accompanied by a bar.
+    """
+    if mode == "never" or fmt == OutputFormat.json:
+        return False
+    if mode == "always":
+        return True
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or unusual stream
+        return False
+
+
+def _size(stream: TextIO) -> tuple[int, int]:
+    """Columns and lines of the terminal ``stream`` writes to; 80 x 24 where unknown or zero.
+
+    A new pseudo-terminal reports 0 x 0, on which tqdm would draw nothing.
+    """
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return 80, 24
+    return size.columns or 80, size.lines or 24
+
+
+@contextmanager
+def progress_bar(
+    ctx: typer.Context | None,
+    fmt: str,
+    description: str,
+    stream: TextIO | None = None,
+    mode: str | None = None,
+) -> Iterator[Progress | None]:
+    """Yield a progress callback drawing a bar with counts and time left, or ``None``.
+
+    The bar goes to ``stream`` (standard error) when :func:`shows_progress` allows; a new
+    unit (the callback's third argument) starts a new bar. ``mode`` defaults to the
+    ``progress`` setting (CRYOPROTECT_PROGRESS).
+    """
+    from tqdm import tqdm
+
+    stream = stream if stream is not None else sys.stderr
+    if mode is None:
+        mode = settings(ctx).progress if ctx is not None else get_settings().progress
+    if not shows_progress(mode, fmt, stream):
+        yield None
+        return
+    current: dict[str, tqdm] = {}
+    columns, lines = _size(stream)
+
+    def update(done: int, total: int | None, unit: str) -> None:
+        bar = current.get(unit)
+        if bar is None:
+            for old in current.values():
+                old.close()
+            current.clear()
+            scaled = unit == "B"
+            bar = current[unit] = tqdm(
+                total=total,
+                desc=description,
+                unit=unit,
+                unit_scale=scaled,
+                unit_divisor=1024 if scaled else 1000,
+                file=stream,
+                ncols=columns,
+                nrows=lines,
+                mininterval=0.2,
+                smoothing=0.1,
+            )
+        if total is not None and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)  # redraws at most every mininterval
+
+    try:
+        yield update
+    finally:
+        for bar in current.values():
+            bar.close()

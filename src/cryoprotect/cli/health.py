@@ -9,7 +9,15 @@ from pathlib import Path
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, engine, fail, settings
+from cryoprotect.cli.common import (
+    FORMAT_OPTION,
+    OutputFormat,
+    emit,
+    engine,
+    fail,
+    progress_bar,
+    settings,
+)
 from cryoprotect.files import write_json
 
 app = typer.Typer()
@@ -45,7 +53,8 @@ def health(
 
     folder = output_dir or settings(ctx).root_dir / "reports" / "health"
     try:
-        report = run_health(engine(ctx), folder)
+        with progress_bar(ctx, fmt, "health") as progress:
+            report = run_health(engine(ctx), folder, progress)
     except SQLAlchemyError as error:
         fail(f"cannot check the database: {error.__class__.__name__}: {error}")
     except FileNotFoundError as error:

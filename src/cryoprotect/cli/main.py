@@ -14,6 +14,7 @@ from cryoprotect.cli import (
     db,
     health,
     importing,
+    jobs,
     modelling,
     pipeline,
     rls,
@@ -37,6 +38,7 @@ app.add_typer(modelling.models_app, name="models")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(rls.app, name="rls")
 app.add_typer(health.app, name="health")
+app.add_typer(jobs.app, name="jobs")
 app.command()(curate.curate)
 app.command()(dashboard.dashboard)
 app.command()(serve.serve)

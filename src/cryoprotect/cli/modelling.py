@@ -10,7 +10,15 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, engine, fail, settings
+from cryoprotect.cli.common import (
+    FORMAT_OPTION,
+    OutputFormat,
+    emit,
+    engine,
+    fail,
+    progress_bar,
+    settings,
+)
 from cryoprotect.models.targets import TARGETS, target
 from cryoprotect.params import CVParams, ParamsError, load_params
 
@@ -99,14 +107,16 @@ def train(
     arrays = training_arrays(
         spec, frame, chosen.featurizer, chosen.group_by, FeatureCache(cfg.resolved_cache_dir)
     )
-    outcome = train_model(
-        spec,
-        arrays,
-        chosen,
-        data_hash=data_hash,
-        code_version=git_commit(cfg.root_dir),
-        names=molecule_names(eng),
-    )
+    with progress_bar(ctx, fmt, f"train {spec.name}") as progress:
+        outcome = train_model(
+            spec,
+            arrays,
+            chosen,
+            data_hash=data_hash,
+            code_version=git_commit(cfg.root_dir),
+            names=molecule_names(eng),
+            progress=progress,
+        )
     path = registry.save(outcome.model, cfg.resolved_models_dir)
     version = outcome.model.version
     summary = outcome.cv.summary()
@@ -169,20 +179,22 @@ def tune(
     cache = FeatureCache(cfg.resolved_cache_dir)
     arrays = training_arrays(spec, frame, chosen.featurizer, chosen.group_by, cache)
     rows = tuning_rows(arrays, chosen)
-    result = run_study(
-        arrays.X[rows],
-        arrays.y[rows],
-        arrays.groups[rows],
-        estimator=chosen.estimator,
-        n_trials=trials or own.trials,
-        n_splits=chosen.n_splits,
-        seed=chosen.seed,
-        storage=cfg.resolved_optuna_storage,
-        study_name=study or f"{spec.name}-{chosen.estimator}",
-        baseline=chosen.estimator_params if chosen.estimator == own.estimator else None,
-        n_jobs=chosen.n_jobs,
-        optional_last_feature=spec.optional_input is not None,
-    )
+    with progress_bar(ctx, fmt, f"tune {spec.name}") as progress:
+        result = run_study(
+            arrays.X[rows],
+            arrays.y[rows],
+            arrays.groups[rows],
+            estimator=chosen.estimator,
+            n_trials=trials or own.trials,
+            n_splits=chosen.n_splits,
+            seed=chosen.seed,
+            storage=cfg.resolved_optuna_storage,
+            study_name=study or f"{spec.name}-{chosen.estimator}",
+            baseline=chosen.estimator_params if chosen.estimator == own.estimator else None,
+            n_jobs=chosen.n_jobs,
+            optional_last_feature=spec.optional_input is not None,
+            progress=progress,
+        )
     emit(vars(result), fmt)
 
 
@@ -272,7 +284,8 @@ def explain(
     arrays = training_arrays(
         spec, frame, model.featurizer, cache=FeatureCache(cfg.resolved_cache_dir)
     )
-    table = explain_sample(model, arrays, rows).importance()
+    with progress_bar(ctx, fmt, f"explain {spec.name}") as progress:
+        table = explain_sample(model, arrays, rows, progress=progress).importance()
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(output, index=False)

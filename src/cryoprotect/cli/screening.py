@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import typer
 
-from cryoprotect.cli.common import FORMAT_OPTION, OutputFormat, emit, fail, settings
+from cryoprotect.cli.common import (
+    FORMAT_OPTION,
+    OutputFormat,
+    emit,
+    fail,
+    settings,
+    shows_progress,
+)
 from cryoprotect.params import ParamsError, load_params
 
 
@@ -29,7 +37,9 @@ def screen(
     workers: int = typer.Option(
         None, min=1, help="Worker processes of the local cluster (default: the cores)."
     ),
-    progress: bool = typer.Option(True, help="Show a progress bar with rate and ETA."),
+    progress: bool = typer.Option(
+        True, help="Show a progress bar with rate and ETA (on a terminal, not with json)."
+    ),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Predict every molecule of LIBRARY, rank them, and write the results to OUT.
@@ -65,11 +75,14 @@ def screen(
     weights = {t: params.screen.objectives[t].weight for t in chosen}
     screener = ChunkScreener(models, params.screen.iri_concentration_mM, params.confidence)
     size = chunk_size or params.screen.chunk_size
+    bar_shown = progress and shows_progress(config.progress, fmt, sys.stderr)
     try:
         total = count_molecules(library)
         with (
             chunk_runner(scheduler, workers or os.cpu_count() or 1) as runner,
-            tqdm(total=total, unit="mol", disable=not progress, smoothing=0.1) as bar,
+            tqdm(
+                total=total, unit="mol", disable=not bar_shown, smoothing=0.1, file=sys.stderr
+            ) as bar,
         ):
             result = run_screen(
                 read_library(library, size),

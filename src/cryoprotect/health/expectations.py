@@ -30,6 +30,8 @@ from cryoprotect.health.project import (
     open_project,
     project_dir,
 )
+from cryoprotect.progress import Progress
+from cryoprotect.progress import report as report_progress
 
 SAMPLE_ROWS = 20
 """Offending rows listed per failed check."""
@@ -172,13 +174,15 @@ def _run_checkpoint(context, name: str, run_id, batch_parameters: dict | None = 
     return results, None
 
 
-def run_checkpoints(engine: Engine, folder: Path | None = None) -> list[CheckResult]:
+def run_checkpoints(
+    engine: Engine, folder: Path | None = None, progress: Progress | None = None
+) -> list[CheckResult]:
     """Run both checkpoints of the GX project on ``engine``; return one result per check.
 
     With ``folder``, GX's validation results go to ``folder/validations`` and its Data Docs
     site, made to render offline (:mod:`cryoprotect.health.data_docs`), to
     ``folder/data_docs``; without one, the results go to a temporary folder and no site is
-    built.
+    built. ``progress`` hears of each checkpoint run (unit ``suite``, of two).
     """
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -191,9 +195,11 @@ def run_checkpoints(engine: Engine, folder: Path | None = None) -> list[CheckRes
         out = Path(folder) if folder is not None else Path(scratch)
         context = open_project(project_dir(), url, out / VALIDATIONS, out / DATA_DOCS)
         results, pages = _run_checkpoint(context, DATABASE_CHECKPOINT, run_id)
+        report_progress(progress, 1, 2, "suite")
         molecules, more = _run_checkpoint(
             context, MOLECULES_CHECKPOINT, run_id, {"dataframe": frame}
         )
+        report_progress(progress, 2, 2, "suite")
         if folder is not None:
             prune_runs(out, KEEP_RUNS)
             whole = pages is None or more is None

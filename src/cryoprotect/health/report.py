@@ -17,6 +17,8 @@ from cryoprotect.health.diagnostics import diagnostics
 from cryoprotect.health.expectations import DATA_DOCS, CheckResult, run_checkpoints
 from cryoprotect.health.schema import schema_results
 from cryoprotect.health.sqlite import sqlite_results
+from cryoprotect.progress import Progress, offset
+from cryoprotect.progress import report as report_progress
 
 HISTORY = "history.jsonl"
 
@@ -76,20 +78,29 @@ class HealthReport:
         }
 
 
-def run_health(engine: Engine, folder: Path | None = None) -> HealthReport:
+SUITES = 5
+"""Parts of a health check, the unit of its progress: diagnostics, schema, the two GX
+checkpoints, SQLite's own checks."""
+
+
+def run_health(
+    engine: Engine, folder: Path | None = None, progress: Progress | None = None
+) -> HealthReport:
     """Run every check (schema, integrity, invalid data) and the diagnostics on ``engine``.
 
     The checks run as the checkpoints of the Great Expectations project
     (:mod:`cryoprotect.health.expectations`); with ``folder``, their validation results and
-    Data Docs site are kept there (``validations/``, ``data_docs/``).
+    Data Docs site are kept there (``validations/``, ``data_docs/``). ``progress`` hears
+    of each of the :data:`SUITES` parts done (unit ``suite``).
     """
     start = time.perf_counter()
     found = diagnostics(engine)
-    results = (
-        schema_results(engine)
-        + run_checkpoints(engine, folder)
-        + sqlite_results(engine, found["integrity_check"])
-    )
+    report_progress(progress, 1, SUITES, "suite")
+    results = schema_results(engine)
+    report_progress(progress, 2, SUITES, "suite")
+    results += run_checkpoints(engine, folder, offset(progress, 2, SUITES))
+    results += sqlite_results(engine, found["integrity_check"])
+    report_progress(progress, SUITES, SUITES, "suite")
     return HealthReport(
         database=engine.url.render_as_string(hide_password=True),
         backend=engine.dialect.name,

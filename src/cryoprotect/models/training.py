@@ -47,6 +47,7 @@ from cryoprotect.models.validation import (
     summarize,
 )
 from cryoprotect.params import Params
+from cryoprotect.progress import Progress, offset, report
 
 log = structlog.get_logger(__name__)
 LIBRARIES = ("cryoprotect", "scikit-learn", "rdkit", "scikit-mol", "numpy", "pandas", "skops")
@@ -309,7 +310,11 @@ def _cv_figures(method: str, y, predicted, fold, active_below) -> CVFigures:
 
 
 def scaffold_check(
-    spec: TargetSpec, make, arrays: TrainingArrays, settings: TrainSettings
+    spec: TargetSpec,
+    make,
+    arrays: TrainingArrays,
+    settings: TrainSettings,
+    progress: Progress | None = None,
 ) -> CVFigures | None:
     """Cross-validate with whole Murcko scaffolds held out (molecules only): new chemistry."""
     if spec.subject != "molecule":
@@ -324,11 +329,19 @@ def scaffold_check(
         settings.seed,
         spec.active_below,
         settings.n_jobs,
+        progress,
     )
     return _cv_figures(
         f"grouped {settings.n_splits}-fold CV by scaffold", arrays.y, cv.oof, cv.fold,
         spec.active_below,
     )  # fmt: skip
+
+
+def _as_fits(progress: Progress | None) -> Progress | None:
+    """Report the folds of a cross-validation as fits of training."""
+    if progress is None:
+        return None
+    return lambda done, total, _unit: progress(done, total, "fit")
 
 
 def train_model(
@@ -339,13 +352,15 @@ def train_model(
     data_hash: str = "",
     code_version: str = "",
     names: dict[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> TrainingOutcome:
     """Cross-validate, calibrate the intervals, then fit on all rows of ``arrays``.
 
     ``arrays`` come from :func:`training_arrays`. The card (:class:`ModelCard`) records the
     grouped cross-validation (by compound, and by scaffold unless the folds are scaffolds
     already), the held-out check, the intervals' coverage per group, and for a target with
-    an optional input the same figures without it.
+    an optional input the same figures without it. ``progress`` hears of each fit done
+    (unit ``fit``): every fold of each cross-validation, the held-out check, the final fit.
     """
     featurizer = dict(settings.featurizer)
     data, X, y, groups = arrays.data, arrays.X, arrays.y, arrays.groups
@@ -356,8 +371,21 @@ def train_model(
         return build_estimator(name, params, settings.seed, optional_last_feature=optional)
 
     method = f"grouped {settings.n_splits}-fold CV by {settings.group_by}"
+    by_scaffold = settings.group_by == "compound" and spec.subject == "molecule"
+    k = settings.n_splits
+    held = int(settings.holdout_fraction > 0)
+    fits = k * (2 if by_scaffold else 1) + held + 1
+    fit_progress = _as_fits(progress)
     cv = cross_validate(
-        make, X, y, groups, settings.n_splits, settings.seed, spec.active_below, settings.n_jobs
+        make,
+        X,
+        y,
+        groups,
+        settings.n_splits,
+        settings.seed,
+        spec.active_below,
+        settings.n_jobs,
+        offset(fit_progress, 0, fits),
     )
     summary = cv.summary()
     inside = out_of_fold_domain(spec, data, cv.fold, settings.domain_threshold)
@@ -368,10 +396,12 @@ def train_model(
         if settings.holdout_fraction > 0
         else (None, None)
     )
+    report(progress, k + held, fits, "fit")
     checked = gate(summary["mae_mean"], coverage, settings.thresholds)
     if not checked["passed"]:
         log.warning("model misses its thresholds", target=spec.name, failures=checked["failures"])
     estimator = make().fit(X, y)
+    report(progress, k + held + 1, fits, "fit")
     created = datetime.now(UTC)
     version = created.strftime("%Y%m%dT%H%M%S%fZ")
     card = ModelCard(
@@ -398,7 +428,9 @@ def train_model(
             interval_coverage=coverage,
             holdout=holdout,
             gate=Gate(**checked),
-            by_scaffold=scaffold_check(spec, make, arrays, settings)
+            by_scaffold=scaffold_check(
+                spec, make, arrays, settings, offset(fit_progress, k + held + 1, fits)
+            )
             if settings.group_by == "compound"
             else None,
             without_melting_point=_cv_figures(

@@ -14,6 +14,7 @@ import optuna
 
 from cryoprotect.models.estimators import build_estimator
 from cryoprotect.models.validation import cross_validate
+from cryoprotect.progress import Progress, report
 
 DEFAULT_SPACES: dict[str, dict[str, dict]] = {
     "extra_trees": {
@@ -84,6 +85,7 @@ def tune(
     baseline: dict | None = None,
     n_jobs: int = 1,
     optional_last_feature: bool = False,
+    progress: Progress | None = None,
 ) -> TuningResult:
     """Run (or resume) an Optuna study minimising the grouped-CV MAE of ``estimator``.
 
@@ -91,7 +93,8 @@ def tune(
     the best trial is never worse than it; its parameters outside ``space`` stay fixed in
     every trial. ``n_jobs`` fits each trial's folds in parallel. With
     ``optional_last_feature`` the last column of ``X`` is an input that may be unknown (see
-    :class:`~cryoprotect.models.estimators.OptionalLastFeature`).
+    :class:`~cryoprotect.models.estimators.OptionalLastFeature`). ``progress`` hears of
+    each trial this call finishes (unit ``trial``).
     """
     space = space if space is not None else DEFAULT_SPACES[estimator]
     fixed = {k: v for k, v in (baseline or {}).items() if k not in space}
@@ -121,7 +124,13 @@ def tune(
         )
         return result.overall["mae"]
 
-    study.optimize(objective, n_trials=n_trials)
+    finished = []
+
+    def trial_done(_study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
+        finished.append(True)
+        report(progress, len(finished), n_trials, "trial")
+
+    study.optimize(objective, n_trials=n_trials, callbacks=[trial_done])
     return TuningResult(
         study_name, fixed | study.best_params, float(study.best_value), len(study.trials)
     )

@@ -22,6 +22,7 @@ from sklearn.model_selection import GroupKFold
 
 from cryoprotect.models.conformal import predict_with_difficulty
 from cryoprotect.models.estimators import OptionalLastFeature
+from cryoprotect.progress import Progress, report
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -126,17 +127,23 @@ def cross_validate(
     seed: int = 0,
     active_below: float | None = None,
     n_jobs: int = 1,
+    progress: Progress | None = None,
 ) -> CVResult:
     """Cross-validate with grouped k folds, groups shuffled into folds.
 
     No group (compound, scaffold or formulation) is split between folds. With ``n_jobs`` other
     than 1 the folds are fitted in parallel processes (joblib); the results are the same.
+    ``progress`` hears of each fold done (unit ``fold``).
     """
     splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     splits = list(splitter.split(X, y, groups))
-    predictions = Parallel(n_jobs=n_jobs)(
+    fitted = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_fit_predict)(make_estimator(), X, y, train, test) for train, test in splits
     )
+    predictions = []
+    for predicted in fitted:
+        predictions.append(predicted)
+        report(progress, len(predictions), len(splits), "fold")
     arrays: dict[str, np.ndarray] = {}
     fold = np.full(len(y), -1)
     for k, ((_, test), predicted) in enumerate(zip(splits, predictions, strict=True)):

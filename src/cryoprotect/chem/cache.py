@@ -59,8 +59,10 @@ def featurize_cached(
     Rows of invalid structures are never cached; they are masked in the result, as in
     :meth:`MoleculeFeaturizer.featurize`.
     """
+    if cache is None:
+        return _featurize_distinct(featurizer, smiles, keys)
     names = [str(n) for n in featurizer.get_feature_names_out()]
-    cached = cache.load(featurizer) if cache is not None else pd.DataFrame(columns=names)
+    cached = cache.load(featurizer)
     first: dict[str, str] = {}
     for key, text in zip(keys, smiles, strict=True):
         if key not in cached.index:
@@ -81,3 +83,25 @@ def featurize_cached(
     mask = np.zeros(aligned.shape, dtype=bool)
     mask[[e is not None for e in row_errors]] = True
     return Features(np.ma.MaskedArray(aligned, mask=mask), row_errors, names)
+
+
+def _featurize_distinct(
+    featurizer: MoleculeFeaturizer, smiles: Sequence[str], keys: Sequence[str]
+) -> Features:
+    """Featurize each distinct key's first SMILES once and give every row its key's features.
+
+    No table is built: a single new molecule (a service request) costs its chemistry only.
+    """
+    first: dict[str, int] = {}
+    texts: list[str] = []
+    rows = np.empty(len(keys), dtype=np.intp)
+    for position, (key, text) in enumerate(zip(keys, smiles, strict=True)):
+        if key not in first:
+            first[key] = len(texts)
+            texts.append(text)
+        rows[position] = first[key]
+    computed = featurizer.featurize(texts)
+    if len(texts) == len(keys):
+        return computed
+    errors = [computed.errors[row] for row in rows]
+    return Features(computed.values[rows], errors, computed.names)

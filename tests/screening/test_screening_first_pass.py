@@ -147,3 +147,16 @@ def test_junk_lines_are_listed_as_the_full_screen_lists_them(library, models, fu
     pd.testing.assert_frame_equal(result.invalid, full_screen.invalid, check_dtype=False)
     assert result.read == full_screen.read
     assert len(result.candidates) == len(full_screen.candidates)
+
+
+def test_the_page_shows_first_pass_estimates_and_the_stages(library, models, tmp_path):
+    from cryoprotect.screening.report import write_results
+
+    result = staged(library, models, fraction=0.1)
+    fully = result.stages["fully_predicted"]
+    paths = write_results(result, tmp_path, GOALS, top=fully + 2, title="staged")
+    page = paths["html"].read_text()
+    assert page.count("(first pass only)") == 2 * 2  # two candidates, two targets
+    assert "stage: passed to full models" in page and "nan" not in page
+    written = pd.read_parquet(paths["candidates"])
+    assert written["stage"].value_counts()["first pass"] == result.stages["first_pass_only"]

@@ -57,6 +57,24 @@ class Objective(BaseModel):
     weight: float = Field(default=1.0, ge=0)
 
 
+class FirstPassParams(BaseModel):
+    """The cheap first pass of a screen and the share it passes to the full models."""
+
+    model_config = ConfigDict(extra="forbid")
+    fraction: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="Share of the first-pass molecules the full models predict (1: no first "
+        "pass, every molecule screened fully).",
+    )
+    calibration: int = Field(
+        default=2000,
+        ge=1,
+        description="Distinct lines screened fully first; the first pass's models mimic them.",
+    )
+
+
 class ScreenParams(BaseModel):
     """Screening candidate libraries (``cryoprotect screen``)."""
 
@@ -73,6 +91,7 @@ class ScreenParams(BaseModel):
     domain_first: bool = Field(
         default=True, description="Rank candidates inside every model's domain first."
     )
+    first_pass: FirstPassParams = Field(default_factory=FirstPassParams)
 
 
 class Params(BaseModel):

@@ -37,6 +37,17 @@ def screen(
     workers: int = typer.Option(
         None, min=1, help="Worker processes of the local cluster (default: the cores)."
     ),
+    first_pass: bool = typer.Option(
+        True,
+        help="Estimate every molecule cheaply first and predict only the most promising "
+        "--fraction with the full models (--no-first-pass: every molecule fully).",
+    ),
+    fraction: float = typer.Option(
+        None,
+        max=1.0,
+        help="Share of the molecules the full models predict (default: params "
+        "screen.first_pass.fraction; 1.0 is the same as --no-first-pass).",
+    ),
     progress: bool = typer.Option(
         True, help="Show a progress bar with rate and ETA (on a terminal, not with json)."
     ),
@@ -48,6 +59,11 @@ def screen(
     invalid lines are listed in invalid.csv, never fatal. The ranking puts candidates inside
     every model's applicability domain first, then orders by the weighted score of the
     objectives in params.yaml (screen.objectives); the Pareto front is marked.
+
+    With the first pass (the default), every molecule is estimated by small models that mimic
+    the full ones on cheap features, with the exact applicability domain; the full models then
+    predict the most promising --fraction (and a calibration sample). The others keep their
+    estimates (columns *_first_pass, stage "first pass") and rank after the fully predicted.
     """
     from tqdm import tqdm
 
@@ -57,6 +73,7 @@ def screen(
     from cryoprotect.screening.library import LibraryFormatError, count_molecules, read_library
     from cryoprotect.screening.report import write_results
     from cryoprotect.screening.run import screen as run_screen
+    from cryoprotect.screening.staged import Stages, first_pass_screener, screen_in_stages
 
     config = settings(ctx)
     try:
@@ -76,6 +93,10 @@ def screen(
     screener = ChunkScreener(models, params.screen.iri_concentration_mM, params.confidence)
     size = chunk_size or params.screen.chunk_size
     bar_shown = progress and shows_progress(config.progress, fmt, sys.stderr)
+    share = fraction if fraction is not None else params.screen.first_pass.fraction
+    if share <= 0:
+        fail(f"--fraction must be above 0 and at most 1 (got {share})", fmt)
+    staged = first_pass and share < 1.0
     try:
         total = count_molecules(library)
         with (
@@ -84,15 +105,28 @@ def screen(
                 total=total, unit="mol", disable=not bar_shown, smoothing=0.1, file=sys.stderr
             ) as bar,
         ):
-            result = run_screen(
-                read_library(library, size),
-                screener,
-                goals,
-                weights,
-                params.screen.domain_first,
-                runner=runner,
-                progress=bar.update,
-            )
+            if staged:
+                result = screen_in_stages(
+                    read_library(library, size),
+                    screener,
+                    first_pass_screener(models, params.screen.iri_concentration_mM),
+                    goals,
+                    weights,
+                    Stages(share, params.screen.first_pass.calibration),
+                    params.screen.domain_first,
+                    runner=runner,
+                    progress=bar.update,
+                )
+            else:
+                result = run_screen(
+                    read_library(library, size),
+                    screener,
+                    goals,
+                    weights,
+                    params.screen.domain_first,
+                    runner=runner,
+                    progress=bar.update,
+                )
     except LibraryFormatError as error:
         fail(str(error), fmt)
     paths = write_results(result, out, goals, top or params.screen.top, f"Screen of {library.name}")
@@ -102,6 +136,17 @@ def screen(
         f"{len(result.invalid)} invalid, {result.repeats} repeats, "
         f"{summary['pareto_front']} on the Pareto front "
         f"({summary['molecules_per_second']} molecules/s)",
+        *(
+            [
+                f"first pass: {result.stages['first_pass_estimated']} molecules estimated, "
+                f"{result.stages['passed_to_full_models']} passed to the full models "
+                f"(+ {result.stages['calibration_sample']} calibration); "
+                f"{result.stages['fully_predicted']} fully predicted, "
+                f"{result.stages['first_pass_only']} with first-pass estimates only"
+            ]
+            if result.stages
+            else []
+        ),
         *(f"{k}: {v}" for k, v in summary["outputs"].items()),
     ]
     emit(summary, fmt, lines)

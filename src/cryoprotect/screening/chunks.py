@@ -1,7 +1,8 @@
 """Screening one chunk of a library: standardise each molecule, predict every target.
 
 Each molecule is featurized once for all targets: a feature set two models share (such as the
-same RDKit descriptors) is computed once.
+same RDKit descriptors) is computed once. A model's optional input (Tg's measured melting
+point) is unknown for a library's molecules, so the model's fit without it predicts them.
 
 The work on a chunk depends on nothing but the chunk and the models, so chunks can run in any
 order, in this process or on other machines; repeats across chunks are dropped afterwards
@@ -64,11 +65,12 @@ class ChunkScreener:
         shared = featurize_together(self.featurizers, molecules["smiles"])
         for (name, model), features in zip(self.models.items(), shared, strict=True):
             inputs = molecules
-            if TARGETS[name].uses_concentration:
+            spec = TARGETS[name]
+            if spec.optional_input is not None:  # a library gives no measurement: unknown
+                features = with_optional_input(features, spec.optional_input, None)
+            if spec.uses_concentration:
                 inputs = molecules.assign(concentration_mM=self.concentration_mM)
                 features = with_concentration(features, inputs["concentration_mM"])
-            if TARGETS[name].optional_input is not None:  # not known for library molecules
-                features = with_optional_input(features, TARGETS[name].optional_input, None)
             out = predict_featurized(
                 model, self.domains[name], inputs, features, confidence=self.confidence
             )

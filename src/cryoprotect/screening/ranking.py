@@ -12,22 +12,45 @@ import numpy as np
 import pandas as pd
 
 
-def oriented(frame: pd.DataFrame, goals: dict[str, str]) -> np.ndarray:
-    """Return the objectives as columns where higher is better (``-inf`` for a missing value)."""
+def oriented(frame: pd.DataFrame, goals: dict[str, str], column: str = "prediction") -> np.ndarray:
+    """Return the objectives as columns where higher is better (``-inf`` for a missing value).
+
+    Each target's value is read from ``<target>_<column>``.
+    """
     columns = []
     for target, goal in goals.items():
-        values = frame[f"{target}_prediction"].to_numpy(dtype=float)
+        values = frame[f"{target}_{column}"].to_numpy(dtype=float)
         values = values if goal == "maximize" else -values
         columns.append(np.where(np.isfinite(values), values, -np.inf))
     return np.column_stack(columns) if columns else np.empty((len(frame), 0))
 
 
-def weighted_score(frame: pd.DataFrame, goals: dict[str, str], weights: dict[str, float]):
-    """Return the weighted sum of the objectives' z-scores (NaN where a prediction is missing)."""
-    values = oriented(frame, goals)
+Scale = tuple[np.ndarray, np.ndarray]
+"""Mean and standard deviation of each oriented objective, in the order of the goals."""
+
+
+def scale_of(frame: pd.DataFrame, goals: dict[str, str], column: str = "prediction") -> Scale:
+    """Return the mean and spread of each oriented objective of ``frame`` (missing ignored)."""
+    values = oriented(frame, goals, column)
     values = np.where(np.isfinite(values), values, np.nan)
-    mean = np.nanmean(values, axis=0)
-    spread = np.nanstd(values, axis=0)
+    return np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+
+
+def weighted_score(
+    frame: pd.DataFrame,
+    goals: dict[str, str],
+    weights: dict[str, float],
+    scale: Scale | None = None,
+    column: str = "prediction",
+):
+    """Return the weighted sum of the objectives' z-scores (NaN where a value is missing).
+
+    The z-scores are taken over ``frame`` itself, or with ``scale`` (:func:`scale_of` of the
+    library, e.g. estimated from a sample) when ``frame`` is only part of the library.
+    """
+    values = oriented(frame, goals, column)
+    values = np.where(np.isfinite(values), values, np.nan)
+    mean, spread = scale if scale is not None else scale_of(frame, goals, column)
     z = (values - mean) / np.where(spread > 0, spread, 1.0)
     return z @ np.array([weights[t] for t in goals], dtype=float)
 

@@ -29,6 +29,10 @@ th { background: #f3f3f3; } .out { color: #a4161a; } figure { margin: 0; }
 
 def _cell(row, target: str) -> str:
     value = row[f"{target}_prediction"]
+    estimate = row.get(f"{target}_first_pass")
+    if pd.isna(value) and estimate is not None and not pd.isna(estimate):
+        unit = html.escape(TARGETS[target].unit)
+        return f"<td>about {estimate:.1f} {unit} (first pass only)</td>"
     if pd.isna(value):
         return f"<td>{html.escape(str(row[f'{target}_error']))}</td>"
     note = "" if row[f"{target}_in_domain"] else " <span class='out'>(out of domain)</span>"
@@ -40,9 +44,11 @@ def _cell(row, target: str) -> str:
 
 def summary_html(result: ScreenResult, goals: dict[str, str], top: int, title: str) -> str:
     """Return the HTML page: counts, objectives, and the ``top`` candidates drawn."""
+    summary = result.summary()
+    summary |= {f"stage: {k}": v for k, v in summary.pop("stages", {}).items() if k != "seconds"}
     counts = "".join(
         f"<tr><th>{html.escape(k.replace('_', ' '))}</th><td>{html.escape(str(v))}</td></tr>"
-        for k, v in result.summary().items()
+        for k, v in summary.items()
         if k != "model_versions"
     )
     objectives = ", ".join(f"{t} ({g})" for t, g in goals.items())

@@ -17,7 +17,7 @@ import pandas as pd
 
 from cryoprotect.screening.chunks import ChunkResult, ChunkScreener
 from cryoprotect.screening.prepare import RepeatFilter
-from cryoprotect.screening.ranking import oriented, pareto_front, weighted_score
+from cryoprotect.screening.ranking import Scale, oriented, pareto_front, weighted_score
 
 ChunkRunner = Callable[[ChunkScreener, Iterable[pd.DataFrame]], Iterator[ChunkResult]]
 
@@ -38,10 +38,13 @@ class ScreenResult:
     repeats: int
     seconds: float
     model_versions: dict[str, str] = field(default_factory=dict)
+    stages: dict = field(default_factory=dict)
+    """For a two-stage screen (:mod:`cryoprotect.screening.staged`): molecules per stage."""
 
     def summary(self) -> dict:
         """Return the counts and timing as a JSON-ready dict."""
-        return {
+        stages = {"stages": self.stages} if self.stages else {}
+        return stages | {
             "molecules_read": self.read,
             "candidates": len(self.candidates),
             "invalid": len(self.invalid),
@@ -53,24 +56,36 @@ class ScreenResult:
         }
 
 
+def promise_order(
+    frame: pd.DataFrame, goals: dict[str, str], score: np.ndarray, domain_first: bool
+) -> np.ndarray:
+    """Return the row order of the ranking: in every domain first, then score, then line."""
+    inside = (
+        frame[[f"{t}_in_domain" for t in goals]].all(axis=1).to_numpy()
+        if domain_first
+        else np.ones(len(frame), dtype=bool)
+    )
+    score = np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf)
+    return np.lexsort((frame["line"].to_numpy(), -score, ~inside))
+
+
 def rank(
-    candidates: pd.DataFrame, goals: dict[str, str], weights: dict[str, float], domain_first: bool
+    candidates: pd.DataFrame,
+    goals: dict[str, str],
+    weights: dict[str, float],
+    domain_first: bool,
+    scale: Scale | None = None,
 ) -> pd.DataFrame:
     """Add ``score``, ``pareto`` and ``rank`` (1 = best) and sort by rank.
 
     With ``domain_first``, candidates inside every model's applicability domain come before
-    the others; within each group the higher score ranks first, ties by input line.
+    the others; within each group the higher score ranks first, ties by input line. The
+    score's z-scores are over ``candidates``, or with ``scale`` (see :func:`weighted_score`).
     """
     ranked = candidates.copy()
-    ranked["score"] = weighted_score(ranked, goals, weights)
+    ranked["score"] = weighted_score(ranked, goals, weights, scale)
     ranked["pareto"] = pareto_front(oriented(ranked, goals))
-    inside = (
-        ranked[[f"{t}_in_domain" for t in goals]].all(axis=1).to_numpy()
-        if domain_first
-        else np.ones(len(ranked), dtype=bool)
-    )
-    score = ranked["score"].fillna(-np.inf).to_numpy()
-    order = np.lexsort((ranked["line"].to_numpy(), -score, ~inside))
+    order = promise_order(ranked, goals, ranked["score"].to_numpy(), domain_first)
     ranked = ranked.iloc[order].reset_index(drop=True)
     ranked["rank"] = np.arange(1, len(ranked) + 1)
     return ranked

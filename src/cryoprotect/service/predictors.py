@@ -85,7 +85,12 @@ def _settle(future: Future, result: object = None, error: BaseException | None =
 
 
 class _Queue:
-    """Chunks waiting for a predictor, oldest first; chunks put back go to the front."""
+    """Chunks waiting for a predictor; chunks put back go to the front.
+
+    The request with the fewest items waiting goes first (oldest first among equals), so a
+    single molecule asked for while a large batch is being predicted waits for one batch of
+    at most ``max_items`` items, not for the whole of the large request.
+    """
 
     def __init__(self) -> None:
         self._chunks: deque[Chunk] = deque()
@@ -136,15 +141,27 @@ class _Queue:
             self._ready.wait()
         share = -(-sum(len(c.items) for c in self._chunks) // self._idle)
         limit = min(max_items, share)
-        batch = [self._chunks.popleft()]
-        size = len(batch[0].items)
-        while self._chunks and size + len(self._chunks[0].items) <= limit:
-            chunk = self._chunks.popleft()
+        backlog: dict[int, int] = {}
+        for chunk in self._chunks:
+            backlog[id(chunk.ticket)] = backlog.get(id(chunk.ticket), 0) + len(chunk.items)
+        order = sorted(
+            range(len(self._chunks)), key=lambda i: (backlog[id(self._chunks[i].ticket)], i)
+        )
+        batch: list[Chunk] = []
+        size, taken = 0, set()
+        for index in order:
+            chunk = self._chunks[index]
+            if batch and size + len(chunk.items) > limit:
+                break
+            taken.add(index)
             if chunk.ticket.cancelled.is_set():
                 _settle(chunk.future, error=CancelledError())
                 continue
             batch.append(chunk)
             size += len(chunk.items)
+        self._chunks = deque(c for i, c in enumerate(self._chunks) if i not in taken)
+        if not batch:
+            return self._next(max_items)
         return batch
 
 
@@ -325,7 +342,7 @@ class PredictorPool:
         size: int = 1,
         *,
         chunk_items: int = 32,
-        max_items: int = 256,
+        max_items: int = 64,
         max_waiting: int = 10_000,
         log_format: str = "json",
         start_timeout: float = 300.0,

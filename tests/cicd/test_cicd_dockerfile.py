@@ -158,6 +158,10 @@ def test_dockerignore_is_an_allow_list():
         "migrations",
         "data/reference",
         "models",
+        "gx/great_expectations.yml",
+        "gx/expectations",
+        "gx/checkpoints",
+        "gx/validation_definitions",
     }
     for private in (".venv", ".git", "data", "reports", "tests", "notebooks", "secrets", ".env"):
         assert private not in allowed, private

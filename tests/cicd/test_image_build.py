@@ -1,8 +1,9 @@
 """The service image, built from the Dockerfile with buildah and run: /health and /predict.
 
 Runs only with ``CRYOPROTECT_TEST_IMAGE=1`` (the ci-cd workflow's image-buildah job sets it):
-it takes minutes (on a 2-core machine about 2 minutes for the local Debian base, then about
-10 for the image, most of it pip and vfs layer copies) and about 2 GB of disk while it runs.
+it takes minutes (6 minutes from nothing on a busy 2-core machine: about 2 for the local
+Debian base, 3 for the image, most of it pip and vfs layer copies, then the run) and about
+2 GB of disk while it runs.
 It needs root, ``buildah`` and ``debootstrap`` (``apt-get install buildah debootstrap``),
 network access to deb.debian.org and PyPI, and the trained models in ``models/``
 (``python3 scripts/quickstart.py run``). ``scripts/build-image.sh`` does the work; the image,

@@ -46,8 +46,16 @@ RUN pip install --require-hashes --no-deps --requirement /tmp/requirements.txt \
 # (migrations/, params.yaml, models/) stay together, so `cryoprotect` finds them from any
 # working directory. Nothing is installed at run time, so the installers the venv was created
 # with go (Python 3.11's bundled setuptools has known vulnerabilities the image scan reports).
-COPY README.md ./
+# The build backend (hatchling) needs pyproject.toml and every file its wheel force-includes:
+# the migrations, the reference tables and the Great Expectations project files.
+COPY pyproject.toml README.md ./
 COPY src/ src/
+COPY migrations/ migrations/
+COPY data/reference/ data/reference/
+COPY gx/great_expectations.yml gx/
+COPY gx/expectations/ gx/expectations/
+COPY gx/checkpoints/ gx/checkpoints/
+COPY gx/validation_definitions/ gx/validation_definitions/
 RUN pip install --no-deps --editable . \
     && pip uninstall --yes setuptools pip
 

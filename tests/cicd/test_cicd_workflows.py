@@ -14,6 +14,7 @@ import textwrap
 import pytest
 from cicd_support import (
     EXPRESSION,
+    REPO,
     WORKFLOWS,
     actionlint,
     require_tool,
@@ -173,6 +174,7 @@ def test_ci_cd_has_the_expected_jobs_in_order():
         "pipeline",
         "security",
         "image",
+        "image-buildah",
         "deploy-staging",
         "deploy-production",
     }
@@ -254,6 +256,24 @@ def test_image_job_builds_smoke_tests_scans_and_pushes_only_from_main_and_tags()
     assert any(s.get("uses", "").startswith("aquasecurity/trivy-action@") for s in steps)
     assert job["permissions"] == {"contents": "read", "packages": "write"}
     assert any(s.get("uses", "").startswith("actions/download-artifact@") for s in steps)
+
+
+def test_image_buildah_job_builds_and_runs_the_image_with_the_gated_test():
+    """The Dockerfile built and run without Docker: test_image_build.py with its switch on."""
+    job = _jobs(CI_CD)["image-buildah"]
+    assert job["needs"] == ["pipeline"]
+    steps = job["steps"]
+    assert any(s.get("uses", "").startswith("actions/download-artifact@") for s in steps)
+    scripts = " ".join(step.get("run", "") for step in steps)
+    for fragment in (
+        "buildah",
+        "debootstrap",
+        "CRYOPROTECT_TEST_IMAGE=1",
+        "tests/cicd/test_image_build.py",
+        "--require-hashes",
+    ):
+        assert fragment in scripts, fragment
+    assert (REPO / "tests" / "cicd" / "test_image_build.py").is_file()
 
 
 @pytest.mark.parametrize(

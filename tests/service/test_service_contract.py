@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from live_server import call, post_raw, serving
 
 from cryoprotect.config import Settings
+from live_server import call, post_raw, serving
 
 pytestmark = pytest.mark.slow
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")

@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
-from live_server import free_port
 from sqlalchemy.engine import make_url
 
 from conftest import POSTGRES_URL, REFERENCE_DIR
@@ -24,6 +23,7 @@ from cryoprotect.db import migrations
 from cryoprotect.db.engine import make_engine
 from cryoprotect.db.seed import seed
 from cryoprotect.service.app import create_app
+from live_server import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 PROBES = 45

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from live_server import free_port, wait_until
 
 pytestmark = pytest.mark.slow

@@ -38,6 +38,9 @@ def _url(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
+MIN_HOLD_SECONDS = 1.0
+
+
 def _log(path: Path) -> list[tuple[str, int, float, float]]:
     rows = []
     for line in path.read_text().splitlines():
@@ -57,7 +60,11 @@ def _wait_for_acks(log: Path, count: int, timeout: float = 60) -> None:
 
 @pytest.fixture
 def hold_times(seeded, monkeypatch) -> dict[str, float]:
-    """When the restore's real hold on the database began and ended (filled by the restore)."""
+    """When the restore's real hold on the database began and ended (filled by the restore).
+
+    The hold lasts at least :data:`MIN_HOLD_SECONDS`, so the writer (one attempt every few
+    milliseconds) tries while it is held even when a loaded machine makes the restore itself
+    faster than the writer's turn."""
     backend = sqlite_backend if seeded.dialect.name == "sqlite" else postgres_backend
     real, times = backend.hold, {}
 
@@ -66,6 +73,7 @@ def hold_times(seeded, monkeypatch) -> dict[str, float]:
         with real(engine, backup_id) as connection:
             times["began"] = time.time()
             yield connection
+            time.sleep(max(0.0, times["began"] + MIN_HOLD_SECONDS - time.time()))
         times["ended"] = time.time()
 
     monkeypatch.setattr(backend, "hold", timed)

@@ -19,26 +19,26 @@ BACKUP = "20261201T101500000000Z"
 REQUEST = {"target": "tg", "smiles": "OCC(O)CO"}
 
 
-def _answers(client: TestClient) -> tuple[int, int]:
-    return client.post("/predict", json=REQUEST).status_code, client.get(
-        "/health/ready"
-    ).status_code
-
-
-def _held_answer(client: TestClient):
-    """Return the first 503 to a prediction within a few of the service's restore checks."""
+def _polled(ask, done):
+    """Return ``ask()`` once ``done`` holds for it, or its last answer after a few of the
+    service's restore checks (made every RESTORE_CHECK_SECONDS in the background)."""
     deadline = time.monotonic() + 10 * RESTORE_CHECK_SECONDS
-    while True:
-        answer = client.post("/predict", json=REQUEST)
-        if answer.status_code == 503 or time.monotonic() > deadline:
-            return answer
+    while not done(answer := ask()) and time.monotonic() < deadline:
         time.sleep(0.1)
+    return answer
+
+
+def _answers(client: TestClient) -> tuple[int, int]:
+    predicted = client.post("/predict", json=REQUEST).status_code
+    return predicted, client.get("/health/ready").status_code
 
 
 def _check_held(client: TestClient, held) -> None:
-    assert _wait_for(client, (200, 200)) == (200, 200)
+    assert _polled(lambda: _answers(client), lambda a: a == (200, 200)) == (200, 200)
     with held:
-        answer = _held_answer(client)
+        answer = _polled(
+            lambda: client.post("/predict", json=REQUEST), lambda a: a.status_code == 503
+        )
         assert answer.status_code == 503
         assert answer.json()["detail"].startswith(f"restore of backup {BACKUP} in progress")
         ready = client.get("/health/ready")
@@ -46,15 +46,7 @@ def _check_held(client: TestClient, held) -> None:
         database = ready.json()["checks"]["database"]
         assert database["status"] == "fail"
         assert database["detail"].startswith(f"restore of backup {BACKUP} in progress")
-    assert _wait_for(client, (200, 200)) == (200, 200)
-
-
-def _wait_for(client: TestClient, wanted: tuple[int, int]) -> tuple[int, int]:
-    """Return the answers once they are ``wanted`` or after a few restore checks."""
-    deadline = time.monotonic() + 10 * RESTORE_CHECK_SECONDS
-    while (answers := _answers(client)) != wanted and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return answers
+    assert _polled(lambda: _answers(client), lambda a: a == (200, 200)) == (200, 200)
 
 
 def test_a_restore_of_the_sqlite_database_makes_the_service_answer_503(

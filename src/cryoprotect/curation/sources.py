@@ -78,31 +78,6 @@ def _number(text: str) -> float | None:
         return None
 
 
-def read_armeli(source: Source, frame: pd.DataFrame) -> SourceRows:
-    """Curate the Armeli et al. 2023 Tg table (one literature measurement per row)."""
-    out = SourceRows()
-    for row, item in enumerate(frame.to_dict("records"), start=1):
-        name, smiles, tg = item["Name"].strip(), item["SMILES"].strip(), item["Tg / K"].strip()
-        if not any(str(v).strip() for v in item.values()):
-            out.reject(source.key, row, name, smiles, "empty_row")
-        elif not smiles:
-            out.reject(source.key, row, name, smiles, "missing_smiles")
-        elif _number(tg) is None:
-            out.reject(source.key, row, name, smiles, "missing_value", f"Tg {tg!r}")
-        else:
-            out.records.append(
-                source.record(
-                    row,
-                    name=name,
-                    smiles=smiles,
-                    value=float(tg),
-                    unit="K",
-                    reference=item["Reference(Tg)"].strip(),
-                )
-            )
-    return out
-
-
 def read_koop(source: Source, frame: pd.DataFrame) -> SourceRows:
     """Curate the Koop et al. 2011 Tg table."""
     out = SourceRows()
@@ -117,26 +92,27 @@ def read_koop(source: Source, frame: pd.DataFrame) -> SourceRows:
     return out
 
 
-def _melting_point_reader(
-    name_column: str, tm_column: str, reference_column: str = ""
+def _kelvin_reader(
+    name_column: str, value_column: str, label: str, reference_column: str = ""
 ) -> Callable[[Source, pd.DataFrame], SourceRows]:
-    """Return a reader of the melting points a Tg table reports beside its glass transitions.
+    """Return a reader of one temperature per row (a Tg, or the Tm a Tg table reports beside it).
 
-    A row without a melting point is rejected (``missing_value``); the reference of the
-    melting point, where the table names one, is kept per row.
+    Empty rows, rows without a SMILES and rows without a number are rejected with the reason
+    (``label`` names the value in the message); the value's reference, where the table names
+    one, is kept per row.
     """
 
     def read(source: Source, frame: pd.DataFrame) -> SourceRows:
         out = SourceRows()
         for row, item in enumerate(frame.to_dict("records"), start=1):
             name, smiles = item[name_column].strip(), item["SMILES"].strip()
-            tm = item[tm_column].strip()
+            value = item[value_column].strip()
             if not any(str(v).strip() for v in item.values()):
                 out.reject(source.key, row, name, smiles, "empty_row")
             elif not smiles:
                 out.reject(source.key, row, name, smiles, "missing_smiles")
-            elif _number(tm) is None:
-                out.reject(source.key, row, name, smiles, "missing_value", f"Tm {tm!r}")
+            elif _number(value) is None:
+                out.reject(source.key, row, name, smiles, "missing_value", f"{label} {value!r}")
             else:
                 reference = item[reference_column].strip() if reference_column else ""
                 out.records.append(
@@ -144,7 +120,7 @@ def _melting_point_reader(
                         row,
                         name=name,
                         smiles=smiles,
-                        value=float(tm),
+                        value=float(value),
                         unit="K",
                         reference=reference,
                     )
@@ -235,7 +211,7 @@ SOURCES: tuple[Source, ...] = (
         "armeli2023",
         "tg_armeli2023.csv",
         "tg",
-        read_armeli,
+        _kelvin_reader("Name", "Tg / K", "Tg", "Reference(Tg)"),
         "Armeli, Peters & Koop, ACS Omega 2023, 8, 12298 (data: Zenodo)",
         "10.5281/zenodo.7319485",
         {"sep": ";"},
@@ -252,7 +228,7 @@ SOURCES: tuple[Source, ...] = (
         "armeli2023_tm",
         "tg_armeli2023.csv",
         "tm",
-        _melting_point_reader("Name", "Tm / K", "Reference(Tm)"),
+        _kelvin_reader("Name", "Tm / K", "Tm", "Reference(Tm)"),
         "Armeli, Peters & Koop, ACS Omega 2023, 8, 12298 (data: Zenodo)",
         "10.5281/zenodo.7319485",
         {"sep": ";"},
@@ -261,7 +237,7 @@ SOURCES: tuple[Source, ...] = (
         "koop2011_tm",
         "tg_koop2011.csv",
         "tm",
-        _melting_point_reader("Species", "Tm_exp (K)"),
+        _kelvin_reader("Species", "Tm_exp (K)", "Tm"),
         "Koop, Bookhold, Shiraiwa & Pöschl, Phys. Chem. Chem. Phys. 2011, 13, 19238 (as "
         "compiled by Galeazzo & Shiraiwa, Environ. Sci.: Atmos. 2022, 2, 362)",
     ),

@@ -7,7 +7,9 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
+from itertools import pairwise
 from typing import NoReturn, TextIO
 
 import typer
@@ -24,7 +26,19 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", help="table or json.")
+JSON_REQUESTED: ContextVar[bool] = ContextVar("json_requested", default=False)
+"""True once the command line asked for ``--format json`` (see :func:`remember_format`)."""
+
+
+def remember_format(value: str) -> str:
+    """Note the ``--format`` option's value, so this command's failures are JSON when asked."""
+    JSON_REQUESTED.set(value == OutputFormat.json)
+    return value
+
+
+FORMAT_OPTION = typer.Option(
+    OutputFormat.table, "--format", help="table or json.", callback=remember_format
+)
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -48,13 +62,33 @@ def emit(data: dict, fmt: OutputFormat, lines: list[str] | None = None) -> None:
             typer.echo(line)
 
 
-def fail(message: str, fmt: OutputFormat = OutputFormat.table, **details) -> NoReturn:
-    """Report a failure (one line, or JSON on standard output) and exit with status 1."""
-    if fmt is OutputFormat.json:
-        typer.echo(json.dumps({"status": "error", "message": message, **details}, default=str))
+def json_requested(args: list[str]) -> bool:
+    """Whether a command line asks for JSON output (``--format json`` or ``--format=json``)."""
+    pairs = pairwise(args)
+    return "--format=json" in args or any(a == "--format" and b == "json" for a, b in pairs)
+
+
+def wants_json(fmt: str | None = None) -> bool:
+    """Whether the running command was asked for JSON (``fmt``, else its command line)."""
+    return fmt == OutputFormat.json if fmt is not None else JSON_REQUESTED.get()
+
+
+def error_document(message: str, **details) -> str:
+    """Return the JSON a command prints on standard output when it fails under ``--format json``."""
+    return json.dumps({"status": "error", "message": message, **details}, default=str)
+
+
+def fail(message: str, fmt: OutputFormat | None = None, code: int = 1, **details) -> NoReturn:
+    """Report a failure and exit with status ``code``.
+
+    The report is JSON on standard output when JSON was asked for (``fmt``, or ``--format json``
+    on the command line), else one line on standard error.
+    """
+    if wants_json(fmt):
+        typer.echo(error_document(message, **details))
     else:
         typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=1)
+    raise typer.Exit(code=code)
 
 
 def shows_progress(mode: str, fmt: str, stream: TextIO) -> bool:

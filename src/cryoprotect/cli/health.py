@@ -16,6 +16,7 @@ from cryoprotect.cli.common import (
     engine,
     fail,
     progress_bar,
+    remember_format,
     settings,
 )
 from cryoprotect.files import write_json
@@ -34,7 +35,9 @@ class HealthFormat(StrEnum):
 @app.callback(invoke_without_command=True)
 def health(
     ctx: typer.Context,
-    fmt: HealthFormat = typer.Option(HealthFormat.table, "--format", help="table, json or html."),
+    fmt: HealthFormat = typer.Option(
+        HealthFormat.table, "--format", help="table, json or html.", callback=remember_format
+    ),
     output_dir: Path = typer.Option(None, help="Where reports go (default: reports/health)."),
     verdict: Path = typer.Option(
         None, help="Also write the verdict alone (no times): a stable input for the pipeline."

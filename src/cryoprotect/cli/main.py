@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import traceback
+
 import typer
 from pydantic import ValidationError
 
@@ -22,6 +25,7 @@ from cryoprotect.cli import (
     serve,
     suggesting,
 )
+from cryoprotect.cli.common import JSON_REQUESTED, error_document, fail, json_requested
 from cryoprotect.config import get_settings
 from cryoprotect.logs import configure_logging
 
@@ -74,6 +78,33 @@ def main(
         base = get_settings()
     except ValidationError as error:
         reasons = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
-        typer.echo(f"error: the settings cannot be used: {reasons}", err=True)
-        raise typer.Exit(code=2) from None
+        fail(f"the settings cannot be used: {reasons}", code=2)
     configure_logging(ctx.obj.get("log_level", base.log_level).upper(), base.log_format)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Run the ``cryoprotect`` executable.
+
+    Asked for JSON, every failure is a JSON document on standard output, also the ones no command
+    reports itself: usage errors (exit 2) and unexpected exceptions (exit 1, with the traceback
+    on standard error).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not json_requested(args):
+        app(args, prog_name="cryoprotect")
+        return
+    JSON_REQUESTED.set(True)  # failures before a command's options are read are JSON too
+    try:
+        code = typer.main.get_command(app).main(args, "cryoprotect", standalone_mode=False)
+    except typer.Abort:
+        typer.echo(error_document("aborted"))
+        sys.exit(1)
+    except typer.TyperException as error:  # usage errors: the parser's message and exit status
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        typer.echo(error_document(message))
+        sys.exit(getattr(error, "exit_code", 2))
+    except Exception as error:  # noqa: BLE001 - asked for JSON: a document, not only a traceback
+        traceback.print_exc()
+        typer.echo(error_document(f"{error.__class__.__name__}: {error}"))
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -190,6 +190,7 @@ def test_lint_job_runs_every_linter():
         "ruff format --check",
         "shellcheck scripts/*.sh",
         "hadolint Dockerfile",
+        "mkdocs build --strict",
     ):
         assert command in scripts, command
 

@@ -26,7 +26,7 @@ TARGETS_FILE = PROMETHEUS_DIR / "targets" / "cryoprotect.json"
 ALERTMANAGER_CONFIG = MONITORING_DIR / "alertmanager" / "alertmanager.yml"
 DASHBOARD = MONITORING_DIR / "grafana" / "cryoprotect-api.json"
 GRAFANA_PROVISIONING = MONITORING_DIR / "grafana" / "provisioning"
-RUNBOOK = MONITORING_DIR / "RUNBOOK.md"
+RUNBOOK = REPO_ROOT / "docs" / "operations" / "runbook.md"
 CHECK_HEALTH = REPO_ROOT / "scripts" / "check-health.sh"
 
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")

@@ -13,8 +13,10 @@ import re
 from collections import defaultdict
 
 import pytest
+from markdown.extensions.toc import slugify
 from monitoring_support import (
     PROMETHEUS_CONFIG,
+    REPO_ROOT,
     RULE_TESTS_DIR,
     RUNBOOK,
     TARGETS_FILE,
@@ -97,9 +99,9 @@ def test_every_alert_has_severity_team_and_annotations():
         annotations = rule["annotations"]
         assert annotations["summary"].strip(), where
         assert annotations["description"].strip(), where
-        assert annotations["runbook_url"] == (f"monitoring/RUNBOOK.md#{rule['alert'].lower()}"), (
-            where
-        )
+        assert annotations["runbook_url"] == (
+            f"docs/operations/runbook.md#{rule['alert'].lower()}"
+        ), where
 
 
 def test_alerts_sharing_a_name_differ_by_severity_only():
@@ -118,6 +120,15 @@ def test_every_alert_has_a_runbook_section():
     alert_names = {rule["alert"] for _, rule in alert_rules()}
     assert alert_names <= headings, f"no runbook section for {sorted(alert_names - headings)}"
     assert headings <= alert_names, f"runbook sections without alert: {headings - alert_names}"
+
+
+def test_every_runbook_url_names_an_anchor_of_the_docs_site():
+    """The anchor is the one the documentation site gives the alert's heading."""
+    anchors = {slugify(h, "-") for h in re.findall(r"^## (.+)$", RUNBOOK.read_text(), re.M)}
+    for path, rule in alert_rules():
+        page, anchor = rule["annotations"]["runbook_url"].split("#")
+        assert REPO_ROOT / page == RUNBOOK, f"{rule['alert']} in {path.name}"
+        assert anchor in anchors, f"{rule['alert']} in {path.name}: no #{anchor} on {page}"
 
 
 def _unit_test_cases():

@@ -117,7 +117,7 @@ def check_header(columns: Iterable[str]) -> None:
     """Raise :class:`ImportValidationError` if ``columns`` are not an experiment table's."""
     columns = list(columns)
     errors = [
-        RowError(1, c, "unknown column (see the README for the format)")
+        RowError(1, c, "unknown column (see docs/data.md for the format)")
         for c in columns
         if c not in EXPERIMENT_COLUMNS
     ]

@@ -1,0 +1,1 @@
+"""Backups of the database: archives, manifests, stores (fsspec), SQLite, PostgreSQL, rotation."""

@@ -83,7 +83,7 @@ stop_colour() {
   rm -f "$pidfile"
 }
 
-wait_ready() {  # wait_ready COLOUR: 0 once /health/ready answers 200, 1 on timeout or exit
+wait_ready() {  # wait_ready COLOUR: 0 once /health/ready answers 200; 1 on timeout, exit or no models
   local colour="$1" url deadline body
   url="http://127.0.0.1:$(port_of "$colour")/health/ready"
   deadline=$((SECONDS + READY_TIMEOUT))
@@ -92,6 +92,12 @@ wait_ready() {  # wait_ready COLOUR: 0 once /health/ready answers 200, 1 on time
     if body="$(curl -fsS --max-time 5 "$url" 2>/dev/null)"; then
       say "$colour is ready: $body"
       return 0
+    fi
+    # the service loads its models before it answers: once it says they failed, they stay failed
+    body="$(curl -sS --max-time 5 "$url" 2>/dev/null || true)"
+    if [[ "$body" =~ \"models\":\ ?\{\"status\":\ ?\"fail\" ]]; then
+      say "$colour cannot serve: $body"
+      return 1
     fi
     sleep 0.5
   done

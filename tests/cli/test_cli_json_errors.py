@@ -88,3 +88,18 @@ def test_without_json_errors_stay_one_line_on_stderr(capsys, tmp_path):
     assert code == 1
     assert out == ""
     assert err.startswith("error: cannot check the database")
+
+
+def test_a_json_request_does_not_outlive_its_invocation(capsys, tmp_path):
+    """After ``--format json``, the next invocation in the same process fails in plain text."""
+    from typer.testing import CliRunner
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    _error(_run(capsys, "--database-url", url, "health", "--format", "json")[1])
+    _error(_run(capsys, "--database-url", url, "--no-such-option", "--format", "json")[1])
+    runner = CliRunner()
+    assert _error(runner.invoke(app, ["--database-url", url, "health", "--format", "json"]).stdout)
+    absent = str(tmp_path / "absent.csv")
+    plain = runner.invoke(app, ["predict", "tg", "--input", absent, "--output", absent])
+    assert plain.exit_code == 1
+    assert plain.stdout.strip() == "" and "cannot read" in plain.stderr

@@ -72,6 +72,7 @@ def main(
     ),
 ) -> None:
     """Set the options every command shares."""
+    ctx.call_on_close(lambda: JSON_REQUESTED.set(False))  # the next invocation starts afresh
     overrides = {"database_url": database_url, "log_level": log_level}
     ctx.obj = {k: v for k, v in overrides.items() if v}
     try:
@@ -93,7 +94,7 @@ def run(argv: list[str] | None = None) -> None:
     if not json_requested(args):
         app(args, prog_name="cryoprotect")
         return
-    JSON_REQUESTED.set(True)  # failures before a command's options are read are JSON too
+    token = JSON_REQUESTED.set(True)  # failures before a command's options are read are JSON too
     try:
         code = typer.main.get_command(app).main(args, "cryoprotect", standalone_mode=False)
     except typer.Abort:
@@ -107,4 +108,6 @@ def run(argv: list[str] | None = None) -> None:
         traceback.print_exc()
         typer.echo(error_document(f"{error.__class__.__name__}: {error}"))
         sys.exit(1)
+    finally:
+        JSON_REQUESTED.reset(token)
     sys.exit(code if isinstance(code, int) else 0)

@@ -19,7 +19,16 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-__all__ = ["Markup", "environment", "is_missing", "macro", "number", "render", "text"]
+__all__ = [
+    "Markup",
+    "environment",
+    "is_missing",
+    "macro",
+    "number",
+    "percent",
+    "render",
+    "text",
+]
 
 
 def is_missing(value) -> bool:
@@ -61,6 +70,11 @@ def number(value, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+def percent(value, digits: int = 0) -> str:
+    """Return a fraction as a percentage to ``digits`` decimals (0.9 -> ``90%``)."""
+    return "" if is_missing(value) else f"{value:.{digits}%}"
+
+
 def text(value):
     """Return ``value`` as table text: missing as ``""``, booleans as yes/no.
 
@@ -83,8 +97,8 @@ def environment() -> Environment:
     Returns
     -------
     jinja2.Environment
-        Autoescaping on, undefined names raise, filters ``number`` and ``text`` and tests
-        ``missing`` and ``numeric`` registered.
+        Autoescaping on, undefined names raise, filters ``number``, ``percent`` and ``text``
+        and tests ``missing`` and ``numeric`` registered.
     """
     env = Environment(
         loader=PackageLoader("cryoprotect.html", "templates"),
@@ -94,7 +108,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters |= {"number": number, "text": text}
+    env.filters |= {"number": number, "percent": percent, "text": text}
     env.tests |= {"missing": is_missing, "numeric": is_numeric}
     return env
 

@@ -60,7 +60,7 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
-def test_wheel_carries_migrations_reference_data_and_licence(wheel):
+def test_wheel_carries_migrations_reference_data_templates_and_licence(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     migrations = sorted((REPO_ROOT / "migrations" / "versions").glob("*.py"))
     assert migrations
@@ -71,6 +71,11 @@ def test_wheel_carries_migrations_reference_data_and_licence(wheel):
     for path in (REPO_ROOT / "data" / "reference").glob("*.csv"):
         assert f"cryoprotect/_data/data/reference/{path.name}" in names, path.name
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    templates = REPO_ROOT / "src" / "cryoprotect" / "html" / "templates"
+    shipped = [p.relative_to(templates).as_posix() for p in templates.rglob("*") if p.is_file()]
+    assert "base.html.j2" in shipped and "report.css" in shipped
+    for name in shipped:
+        assert f"cryoprotect/html/templates/{name}" in names, name
     assert not [n for n in names if "/tests/" in n or n.startswith("notebooks/")]
 
 
@@ -94,6 +99,9 @@ def test_installed_wheel_migrates_seeds_predicts_and_serves(wheel, trained_proje
     }
     where = _run(python, "-c", "import cryoprotect; print(cryoprotect.__file__)", cwd=work, env=env)
     assert Path(where.stdout.strip()).is_relative_to(venv)
+    page = _run(python, "-c", "from cryoprotect.html import render; print(render('base.html.j2'))",
+                cwd=work, env=env)  # fmt: skip
+    assert "<main class='cp-report'>" in page.stdout  # the templates load from the install
     absent = _run(
         python,
         "-c",

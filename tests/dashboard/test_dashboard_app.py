@@ -79,6 +79,15 @@ def test_the_form_predicts_and_explains_bad_input(dashboard):
     assert "Traceback" not in result
 
 
+def test_a_hostile_molecule_is_named_escaped_in_the_message(dashboard):
+    form = _tab(dashboard).children[4]
+    _find(form, "cp-molecule-input").value = "<script>alert(1)</script> \"&'"
+    _find(form, "cp-predict-button").click()
+    result = _find(form, "cp-prediction").value
+    assert "cp-message" in result and "<script" not in result
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &#34;&amp;\\&#39;" in result  # repr()
+
+
 def test_the_health_tab_reruns_the_checks(trained_project, reference_database, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(trained_project, project, ignore=shutil.ignore_patterns("src"))
@@ -96,7 +105,7 @@ def test_the_health_tab_reruns_the_checks(trained_project, reference_database, t
 def test_a_project_without_models_shows_what_to_run(tmp_path):
     (tmp_path / "dvc.yaml").write_text("stages: {}\n")
     tab = _tab(build_dashboard(tmp_path, None))
-    assert "Run &#x27;dvc repro&#x27;" in _html(tab.children[1])
+    assert "Run &#39;dvc repro&#39;" in _html(tab.children[1])
     assert "cryoprotect health" in _html(tab.children[5])
     form = tab.children[4]
     _find(form, "cp-molecule-input").value = "OCC(O)CO"

@@ -63,3 +63,17 @@ def test_health_view_names_failed_checks_and_the_report_age(trained_project):
 
 def test_health_view_without_a_report_says_how_to_make_one():
     assert "cryoprotect health" in health_html(None, [])
+
+
+HOSTILE = "<script>alert(1)</script> \"&'"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &#34;&amp;&#39;"
+
+
+def test_hostile_text_in_a_health_report_is_shown_escaped(trained_project):
+    folder = Layout(trained_project).reports / "health"
+    report = json.loads((folder / "latest.json").read_text())
+    report["summary"] |= {"database": HOSTILE, "healthy": False}
+    report["checks"][0] |= {"status": "fail", "name": HOSTILE, "message": HOSTILE}
+    html = health_html(report, [report["summary"]], data_docs=HOSTILE)
+    assert html.count(ESCAPED) == 4  # database, check, detail, link
+    assert "<script" not in html and HOSTILE not in html

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import html
-
 from rdkit.Chem import rdDepictor
 from rdkit.Chem.Draw import rdMolDraw2D
 
 from cryoprotect.chem.structures import InvalidStructureError, parse_smiles
+from cryoprotect.html import Markup, macro
 
 
 def molecule_svg(smiles: str, width: int = 220, height: int = 160, legend: str = "") -> str:
@@ -31,7 +30,7 @@ def molecule_svg(smiles: str, width: int = 220, height: int = 160, legend: str =
 def structure_html(smiles: str, width: int = 220, height: int = 160, legend: str = "") -> str:
     """Return a depiction of ``smiles`` in a ``<figure>``, or the SMILES as text if unreadable."""
     try:
-        drawing = molecule_svg(smiles, width, height, legend)
+        drawing = Markup(molecule_svg(smiles, width, height, legend))
     except InvalidStructureError:
-        drawing = f"<code>{html.escape(smiles)}</code>"
-    return f"<figure class='cp-structure' title='{html.escape(smiles)}'>{drawing}</figure>"
+        drawing = None
+    return macro("structure", smiles, drawing)

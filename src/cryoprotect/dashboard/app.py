@@ -49,7 +49,7 @@ def _html(value: str, css: str = "") -> widgets.HTML:
 
 
 def _section(title: str, *parts: str) -> widgets.HTML:
-    return _html(f"<h3>{views.escape(title)}</h3>{''.join(parts)}")
+    return _html(views.section_html(title, *parts))
 
 
 def _parity(review: TargetReview) -> widgets.Widget:
@@ -186,16 +186,7 @@ def overview_tab(reviews: dict[str, TargetReview | str], health: str) -> widgets
                 else "; ".join(validation.gate.failures),
             }
         )
-    return _html(
-        "<h3>Models</h3><p>Grouped cross-validation (all measurements of a compound in one "
-        "fold); MAE in each target's unit, ± its spread across folds; by scaffold: whole "
-        "Murcko scaffolds held out (new chemistry); held-out: compounds never tuned or "
-        "trained on; coverage: share of out-of-fold measurements inside their conformal "
-        "interval.</p>"
-        + views.table_html(pd.DataFrame(rows), digits=3)
-        + f"<h3>Database</h3><p>{health}</p>",
-        "cp-overview",
-    )
+    return _html(views.overview_html(pd.DataFrame(rows), health), "cp-overview")
 
 
 def _default_concentration(layout: Layout) -> float:
@@ -241,11 +232,7 @@ def predict_tab(predictor: Predictor, formulation: str, concentration: float) ->
             if molecule.value.strip()
             else ""
         )
-        result.value = (
-            f"{drawing}{views.table_html(shown)}"
-            f"<p>Intervals: {predictor.confidence:.0%} conformal. in_domain: 'no' means the "
-            "input is unlike the training data and the prediction deserves less trust.</p>"
-        )
+        result.value = views.prediction_html(drawing, shown, predictor.confidence)
 
     button.on_click(show)
     help_text = _html(
@@ -267,7 +254,7 @@ def _health_line(layout: Layout) -> str:
         return "No health report yet: see the Health tab."
     summary = report["summary"]
     verdict = "healthy" if summary["healthy"] else "a critical check failed"
-    return views.escape(
+    return (
         f"{verdict}: {summary['passed']} of {summary['checks']} checks passed "
         f"(checked {summary['created']}); details in the Health tab."
     )
@@ -310,12 +297,14 @@ def health_tab(
 
 def _backups_section(store: BackupStore | None) -> str:
     if store is None:
-        return "<h3>Backups</h3>" + views.note_html("No backup store is configured here.")
+        return views.section_html("Backups", views.note_html("No backup store is configured here."))
     try:
         manifests = store.manifests()
     except (OSError, ValueError) as error:
-        return "<h3>Backups</h3>" + views.message_html(f"cannot read {store.url}: {error}")
-    return "<h3>Backups</h3>" + views.backups_html(manifests, store.url, store.partials())
+        shown = views.message_html(f"cannot read {store.url}: {error}")
+    else:
+        shown = views.backups_html(manifests, store.url, store.partials())
+    return views.section_html("Backups", shown)
 
 
 def _resolver(engine: Engine | None, layout: Layout):
@@ -368,12 +357,7 @@ def build_dashboard(
     tab = widgets.Tab(children=tabs)
     tab.titles = ["Overview", *(TITLES[n] for n in reviews), "Predict", "Health"]
     tab.observe(lambda change: _fill(tabs, pending, change["new"]), names="selected_index")
-    header = _html(
-        views.STYLE
-        + f"<p>Project <code>{views.escape(layout.root)}</code>. Models, out-of-fold predictions "
-        "and explanations come from the last <code>dvc repro</code>; lab verifications and "
-        "health from the database.</p>"
-    )
-    page = widgets.VBox([header, tab])
+    page = widgets.VBox([_html(views.header_html(layout.root)), tab])
     page.add_class("cp-dashboard")
+    page.add_class("cp-report")  # the shared stylesheet's scope
     return page

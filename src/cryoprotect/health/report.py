@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import time
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from cryoprotect.health.diagnostics import diagnostics
 from cryoprotect.health.expectations import DATA_DOCS, CheckResult, run_checkpoints
 from cryoprotect.health.schema import schema_results
 from cryoprotect.health.sqlite import sqlite_results
+from cryoprotect.html import render
 from cryoprotect.progress import Progress, offset
 from cryoprotect.progress import report as report_progress
 
@@ -140,81 +140,46 @@ def read_history(folder: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 75em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; }
-.pass { color: #17663a; } .fail { color: #a4161a; font-weight: bold; }
-.error { color: #7a4b00; font-weight: bold; } code { font-size: 0.9em; }
-"""
-
-
-def _cell(value) -> str:
-    return f"<td>{html.escape('' if value is None else str(value))}</td>"
-
-
-def _table(headers: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
 def render_html(report: HealthReport, history: list[dict]) -> str:
     """Return a self-contained HTML page of the report (no external styles or scripts)."""
-    summary = report.summary()
-    verdict = "healthy" if report.passed else "NOT healthy: a critical check failed"
-    checks = "".join(
-        f"<tr><td class='{r.status}'>{r.status}</td>"
-        + "".join(_cell(v) for v in (r.suite, r.name, r.table, r.column, r.severity))
-        + _cell(r.unexpected_count)
-        + _cell(r.message or (json.dumps(r.rows[:5], default=str) if r.rows else ""))
-        + "</tr>"
-        for r in sorted(report.results, key=lambda r: (r.status == "pass", r.suite, r.name))
-    )
     diag = report.diagnostics
+    checks = [
+        {
+            "status": r.status,
+            "suite": r.suite,
+            "name": r.name,
+            "table": r.table,
+            "column": r.column,
+            "severity": r.severity,
+            "unexpected_count": r.unexpected_count,
+            "detail": r.message or (json.dumps(r.rows[:5], default=str) if r.rows else ""),
+        }
+        for r in sorted(report.results, key=lambda r: (r.status == "pass", r.suite, r.name))
+    ]
     queries = [
         [
             q["query"],
-            f"{q['seconds'] * 1000:.2f}" if "seconds" in q else q.get("error"),
+            q["seconds"] * 1000 if "seconds" in q else q.get("error"),
             q.get("rows"),
             " | ".join(q.get("plan", [])),
         ]
         for q in diag.get("queries", [])
     ]
-    tables = [[t["table"], t["rows"], t["bytes"]] for t in diag.get("tables", [])]
-    unindexed = [
-        [u["table"], ", ".join(u["columns"])] for u in diag.get("unindexed_foreign_keys", [])
-    ]
-    trend = [
-        [h["created"], h["checks"], h["failed"], h["errors"], h["warnings"], h["seconds"]]
-        for h in history[-20:]
-    ]
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>CryoProtect database health</title><style>{STYLE}</style></head><body>"
-        f"<h1>Database health: {html.escape(verdict)}</h1>"
-        f"<p>{html.escape(summary['database'])} ({html.escape(report.backend)}), "
-        f"{html.escape(summary['created'])}, {summary['seconds']:.2f} s: "
-        f"{summary['passed']} of {summary['checks']} checks passed, {summary['failed']} failed, "
-        f"{summary['errors']} could not run; SQLite integrity check: "
-        f"{html.escape(str(diag.get('integrity_check')))}.</p>"
-        + (
-            "<p>Every expectation and its result: <a href='data_docs/index.html'>Great "
-            "Expectations Data Docs</a> of this run.</p>"
-            if report.data_docs
-            else ""
-        )
-        + "<h2>Checks</h2><table><tr><th>status</th><th>suite</th><th>check</th><th>table</th>"
-        "<th>column</th><th>severity</th><th>rows</th><th>detail</th></tr>"
-        f"{checks}</table>"
-        "<h2>Foreign keys without an index</h2>"
-        + (_table(["table", "columns"], unindexed) if unindexed else "<p>none</p>")
-        + "<h2>Representative queries (slowest first)</h2>"
-        + _table(["query", "ms", "rows", "plan"], queries)
-        + "<h2>Tables</h2>"
-        + _table(["table", "rows", "bytes"], tables)
-        + "<h2>Earlier runs</h2>"
-        + _table(["time", "checks", "failed", "errors", "warnings", "seconds"], trend)
-        + "</body></html>\n"
+    return render(
+        "health_report.html.j2",
+        healthy=report.passed,
+        summary=report.summary(),
+        backend=report.backend,
+        integrity_check=str(diag.get("integrity_check")),
+        data_docs=report.data_docs,
+        checks=checks,
+        unindexed=[
+            [u["table"], ", ".join(u["columns"])] for u in diag.get("unindexed_foreign_keys", [])
+        ],
+        queries=queries,
+        tables=[[t["table"], t["rows"], t["bytes"]] for t in diag.get("tables", [])],
+        trend=[
+            [h["created"], h["checks"], h["failed"], h["errors"], h["warnings"], h["seconds"]]
+            for h in history[-20:]
+        ],
     )

@@ -3,7 +3,7 @@
 
     python3 scripts/quickstart.py run     # build + seed the database, then `dvc repro`
     python3 scripts/quickstart.py test    # the whole test suite with coverage
-    python3 scripts/quickstart.py lint    # ruff lint and format check
+    python3 scripts/quickstart.py lint    # ruff lint and format check, import contracts
     python3 scripts/quickstart.py lock    # re-lock after a change of pyproject.toml's pins
 
 Needs only Python 3.11 and git. The environment lives in `.venv/` at the repository root; it
@@ -397,9 +397,10 @@ def test(extra: list[str]) -> None:
 
 
 def lint() -> None:
-    """Check the code with ruff: lint rules and formatting."""
+    """Check the code: ruff's lint rules and formatting, then the layers' import contracts."""
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")
+    sh(BIN / "lint-imports", "--no-cache", "--no-logo")  # [tool.importlinter] in pyproject.toml
 
 
 def main(argv: list[str]) -> None:

@@ -18,6 +18,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "Structure",
             "is_organic",
             "parse_smiles",
+            "rdkit_quiet",
             "standardize",
         ],
     },

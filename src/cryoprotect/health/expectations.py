@@ -231,15 +231,13 @@ def prune_runs(folder: Path, keep: int) -> list[str]:
 
 def molecule_frame(engine: Engine) -> pd.DataFrame:
     """Return molecules with the InChIKey RDKit computes from their SMILES (None: no parse)."""
-    from rdkit import Chem
-
-    from cryoprotect.chem.structures import rdkit_quiet
+    from rdkit import Chem, rdBase
 
     with engine.connect() as connection:
         rows = connection.execute(
             select(Molecule.id, Molecule.canonical_smiles, Molecule.inchikey).order_by(Molecule.id)
         ).all()
-    with rdkit_quiet():  # a stored SMILES that no longer parses is this check's finding
+    with rdBase.BlockLogs():  # a SMILES that does not parse is this check's finding, not a log
         parsed = [Chem.MolFromSmiles(smiles or "") if smiles else None for _, smiles, _ in rows]
         computed = [Chem.MolToInchiKey(m) if m is not None else None for m in parsed]
     frame = pd.DataFrame(rows, columns=["id", "canonical_smiles", "inchikey"])

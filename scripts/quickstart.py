@@ -3,7 +3,7 @@
 
     python3 scripts/quickstart.py run     # build + seed the database, then `dvc repro`
     python3 scripts/quickstart.py test    # the whole test suite with coverage
-    python3 scripts/quickstart.py lint    # ruff lint and format check, the docs site's strict build
+    python3 scripts/quickstart.py lint    # ruff lint and format check, import contracts, docs site
     python3 scripts/quickstart.py lock    # re-lock after a change of pyproject.toml's pins
 
 Needs only Python 3.11 and git. The environment lives in `.venv/` at the repository root; it
@@ -397,13 +397,14 @@ def test(extra: list[str]) -> None:
 
 
 def lint() -> None:
-    """Check the code with ruff (lint rules, formatting), then build the docs site strictly.
+    """Check the code: ruff's lint rules and formatting, the layers' import contracts, the docs.
 
     `mkdocs build --strict` fails on a broken link or anchor between the pages of docs/ and on
     an API reference page whose module cannot be read; the site goes to `site/`.
     """
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")
+    sh(BIN / "lint-imports", "--no-cache", "--no-logo")  # [tool.importlinter] in pyproject.toml
     sh(BIN / "mkdocs", "build", "--strict", env=os.environ | {"NO_MKDOCS_2_WARNING": "1"})
 
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from cryoprotect import config
+from cryoprotect.cli.env_template import render
 from cryoprotect.config import Settings
-from cryoprotect.env_template import render
 from cryoprotect.logs import configure_logging
 from cryoprotect.service.app import create_app
 

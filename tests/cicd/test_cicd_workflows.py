@@ -188,6 +188,7 @@ def test_lint_job_runs_every_linter():
     for command in (
         "ruff check",
         "ruff format --check",
+        "lint-imports",
         "shellcheck scripts/*.sh",
         "hadolint Dockerfile",
         "mkdocs build --strict",

@@ -4,34 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from datetime import UTC, datetime
 
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import pytest
 from rdkit import Chem
-from sqlalchemy.orm import Session
 
 from cryoprotect.dashboard.app import target_tab
 from cryoprotect.dashboard.review import (
     load_review,
-    verification_table,
     version_history,
     worst_compounds,
-)
-from cryoprotect.db.schema import (
-    Experiment,
-    LabVerification,
-    ModelVersion,
-    Molecule,
-    Prediction,
-    User,
 )
 from cryoprotect.models import registry
 from cryoprotect.models.predict import predict_frame
 from cryoprotect.models.registry import ModelNotFoundError
 from cryoprotect.pipeline.layout import Layout
+from verification_fixtures import made_up_verification
 
 
 @pytest.mark.parametrize("name", ["tg", "iri", "viability"])
@@ -103,75 +93,6 @@ def test_a_missing_model_or_explanation_is_reported_not_invented(trained_project
         load_review(layout, "tg")
 
 
-def _made_up_verification(engine, measured: float, predicted: float) -> None:
-    """A made-up lab verification of a made-up Tg prediction (test data, not a measurement)."""
-    with Session(engine) as session, session.begin():
-        user = User(username="verifier", display_name="Test verifier")
-        session.add(user)
-        session.flush()
-        molecule = Molecule(
-            inchikey="PEDCQBHIVMGVHV-UHFFFAOYSA-N",
-            canonical_smiles="OCC(O)CO",
-            name="glycerol",
-            formula="C3H8O3",
-            molecular_weight=92.09,
-            owner_id=user.id,
-        )
-        session.add(molecule)
-        session.flush()
-        version = ModelVersion(property="tg", version="test-version", stage="production")
-        experiment = Experiment(
-            property="tg",
-            value=measured,
-            unit="K",
-            molecule_id=molecule.id,
-            citation="made-up test data",
-            owner_id=user.id,
-        )
-        session.add_all([version, experiment])
-        session.flush()
-        prediction = Prediction(
-            model_version_id=version.id,
-            molecule_id=molecule.id,
-            value=predicted,
-            lower=predicted - 10,
-            upper=predicted + 10,
-            in_domain=True,
-            owner_id=user.id,
-        )
-        session.add(prediction)
-        session.flush()
-        session.add(
-            LabVerification(
-                experiment_id=experiment.id,
-                prediction_id=prediction.id,
-                verifier_id=user.id,
-                status="confirmed",
-                completed_at=datetime.now(UTC),
-            )
-        )
-
-
-def test_verifications_pair_the_lab_value_with_the_prediction_it_checks(engine):
-    _made_up_verification(engine, measured=190.0, predicted=185.0)
-    table = verification_table(engine, "tg")
-    assert len(table) == 1
-    row = table.iloc[0]
-    assert (row["subject"], row["status"], row["model_version"]) == (
-        "glycerol",
-        "confirmed",
-        "test-version",
-    )
-    assert (row["measured"], row["predicted"], row["lower"], row["upper"]) == (
-        190.0,
-        185.0,
-        175.0,
-        195.0,
-    )
-    assert bool(row["in_domain"]) is True
-    assert verification_table(engine, "iri").empty
-
-
 def test_out_of_fold_table_is_in_the_file_order(trained_project):
     layout = Layout(trained_project)
     plot = pd.read_csv(layout.plots("tg"))
@@ -180,7 +101,7 @@ def test_out_of_fold_table_is_in_the_file_order(trained_project):
 
 
 def test_the_target_tab_plots_and_lists_verifications(trained_project, engine):
-    _made_up_verification(engine, measured=230.0, predicted=185.0)
+    made_up_verification(engine, measured=230.0, predicted=185.0)
     review = load_review(Layout(trained_project), "tg", engine)
     page = "".join(w.value for w in _widgets(target_tab(review)) if isinstance(w, widgets.HTML))
     assert "data-plot='tg-verifications'" in page

@@ -18,10 +18,10 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 from sqlalchemy import select
 
-from cryoprotect.dashboard.review import verification_table
 from cryoprotect.db.access import user_session
 from cryoprotect.db.schema import LabVerification, ModelVersion, Prediction
 from cryoprotect.db.suggestions import record_suggestions, unmeasured_molecules
+from cryoprotect.db.verifications import verification_table
 from cryoprotect.models import registry
 from cryoprotect.screening.suggest import acquisition, diverse_top, propose
 

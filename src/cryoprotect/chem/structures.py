@@ -7,14 +7,27 @@ inhibition).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rdkit import Chem, RDLogger
+from rdkit import Chem, rdBase
 from rdkit.Chem import Descriptors, rdMolDescriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
-RDLogger.DisableLog("rdApp.*")
+
+@contextmanager
+def rdkit_quiet() -> Iterator[None]:
+    """Keep RDKit from logging inside the ``with`` block, and only there.
+
+    Reading a person's text makes RDKit log parse errors and standardisation notes; CryoProtect
+    reports those as :class:`InvalidStructureError` reasons instead. Logging is blocked for the
+    block's duration (``rdBase.BlockLogs``, process-wide while it lasts) and then set back to
+    what it was, so a caller's own RDKit logging is left as the caller set it.
+    """
+    with rdBase.BlockLogs():
+        yield
 
 
 class InvalidStructureError(ValueError):
@@ -73,10 +86,12 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
     """
     text = check_smiles_text(smiles)
     parsed = parse_smiles(text)
-    mol = _if_valid(rdMolStandardize.Cleanup(parsed), parsed)
-    if strip_counterions:
-        parent = _without_inorganic_fragments(mol)
-        mol = _if_valid(rdMolStandardize.Uncharger().uncharge(parent), parent)
+    with rdkit_quiet():
+        mol = _if_valid(rdMolStandardize.Cleanup(parsed), parsed)
+        if strip_counterions:
+            parent = _without_inorganic_fragments(mol)
+            mol = _if_valid(rdMolStandardize.Uncharger().uncharge(parent), parent)
+        inchikey = Chem.MolToInchiKey(mol)
     fragments = Chem.GetMolFrags(mol)
     if len(fragments) != 1:
         raise InvalidStructureError(
@@ -89,7 +104,6 @@ def standardize(smiles: str, *, strip_counterions: bool = False) -> Structure:
             "no_heavy_atoms",
             f"SMILES {excerpt(text)} has no atom but hydrogen; no descriptor fits it",
         )
-    inchikey = Chem.MolToInchiKey(mol)
     if not inchikey:
         raise InvalidStructureError("no_inchikey", f"no InChIKey for SMILES {excerpt(text)}")
     return Structure(
@@ -199,7 +213,8 @@ def parse_smiles(smiles: str) -> Chem.Mol:
         If the text is not a single SMILES (:func:`check_smiles_text`) or RDKit cannot parse it.
     """
     text = check_smiles_text(smiles)
-    mol = Chem.MolFromSmiles(text)
+    with rdkit_quiet():
+        mol = Chem.MolFromSmiles(text)
     if mol is None:
         raise InvalidStructureError("unparseable", f"RDKit cannot parse SMILES {excerpt(text)}")
     return mol

@@ -1,1 +1,13 @@
-"""The ``cryoprotect`` command line: a thin face over the package."""
+"""The ``cryoprotect`` command line: a thin face over the package.
+
+The names below load their module on first use, so importing the package stays cheap.
+"""
+
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "main": ["run"],
+    },
+)

@@ -19,6 +19,6 @@ def show(ctx: typer.Context, fmt: OutputFormat = FORMAT_OPTION) -> None:
 @app.command()
 def template() -> None:
     """Print .env.template: every setting with its description and default."""
-    from cryoprotect.env_template import render
+    from cryoprotect.cli.env_template import render
 
     typer.echo(render(), nl=False)

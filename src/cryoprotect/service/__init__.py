@@ -1,1 +1,13 @@
-"""The HTTP prediction service: FastAPI app, health checks, metrics and request logs."""
+"""The HTTP prediction service (FastAPI): predictions, models, health, readiness, metrics.
+
+The names below load their module on first use, so importing the package stays cheap.
+"""
+
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "app": ["create_app"],
+    },
+)

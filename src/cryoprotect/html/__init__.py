@@ -17,10 +17,9 @@ import numbers
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup  # the type of safe HTML the other modules hand to templates
 
 __all__ = [
-    "Markup",
     "environment",
     "is_missing",
     "macro",

@@ -135,7 +135,7 @@ def trained_project(reference_database, reference_snapshot, tmp_path_factory) ->
     params = load_params(layout.params)
     for name in TARGETS:
         build_features(layout, name, params)
-        train_target(layout, name, params)
+        train_target(layout, name, params, promote=True)  # registry only: no database
         explain_target(layout, name, params.explain.rows)
     engine = make_engine(reference_database)
     folder = layout.reports / "health"

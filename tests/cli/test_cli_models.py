@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cryoprotect.cli.common import JSON_REQUESTED
 from cryoprotect.cli.main import app
 from cryoprotect.config import get_settings
+from cryoprotect.db.engine import make_engine
+from cryoprotect.db.model_versions import production_version
+from cryoprotect.models import registry
 from cryoprotect.models.predict import OUTPUT_COLUMNS
 
 runner = CliRunner()
@@ -66,6 +73,7 @@ VIABILITY_INPUT = pd.DataFrame(
 
 
 def run(url: str, *args: str):
+    JSON_REQUESTED.set(False)  # as in a new process: an earlier --format json does not linger
     return runner.invoke(app, ["--database-url", url, *args])
 
 
@@ -446,3 +454,50 @@ def test_train_tune_and_explain_show_progress(workspace, monkeypatch):
     get_settings.cache_clear()
     quiet = run(url, "tune", "viability", "--trials", "1", "--params", params)
     assert quiet.exit_code == 0 and "trial" not in quiet.stderr, quiet.stderr
+
+
+def test_a_database_that_fails_the_pipelines_checks_is_not_trained_on(workspace, tmp_path):
+    """A made-up orphan synonym (its molecule does not exist) fails the snapshot's check."""
+    broken = tmp_path / "broken.db"
+    shutil.copy(workspace["root"] / "cryoprotect.db", broken)
+    with closing(sqlite3.connect(broken)) as connection, connection:
+        connection.execute(
+            "INSERT INTO molecule_synonyms (molecule_id, synonym) VALUES (999999, 'nobody')"
+        )
+    before = sorted((workspace["root"] / "models").rglob("model.json"))
+    params = str(workspace["root"] / "params.yaml")
+    url = f"sqlite:///{broken}"
+    refused = run(url, "train", "viability", "--params", params, "--format", "json")
+    assert refused.exit_code == 1
+    error = json.loads(refused.stdout)
+    assert error["status"] == "error"
+    assert error["message"].startswith("not training viability: the database's snapshot")
+    assert any("molecule_synonyms" in problem for problem in error["problems"])
+    assert "not training viability" in one_line_error(run(url, "train", "viability"))
+    assert sorted((workspace["root"] / "models").rglob("model.json")) == before
+
+
+def test_train_and_promote_keep_registry_and_model_versions_in_step(workspace):
+    """Runs last: it changes which tg model is in production."""
+    url, models = workspace["url"], workspace["root"] / "models"
+    params = str(workspace["root"] / "params.yaml")
+    trained = run(
+        url, "train", "tg", "--n-splits", "3", "--params", params, "--promote", "--format", "json"
+    )
+    assert trained.exit_code == 0, trained.output
+    version = json.loads(trained.stdout)["version"]
+    engine = make_engine(url)
+    assert registry.production_version(models, "tg") == version
+    assert production_version(engine, "tg") == version
+
+    earlier = workspace["trained"]["tg"]["version"]
+    promoted = run(url, "models", "promote", "tg", earlier, "--format", "json")
+    assert json.loads(promoted.stdout) == {"target": "tg", "production": earlier}
+    assert registry.production_version(models, "tg") == earlier
+    assert production_version(engine, "tg") == earlier
+
+    unmigrated = f"sqlite:///{workspace['root'] / 'unmigrated.db'}"
+    refused = run(unmigrated, "models", "promote", "tg", version)
+    assert "the registry is unchanged" in one_line_error(refused)
+    assert registry.production_version(models, "tg") == earlier
+    engine.dispose()

@@ -25,8 +25,12 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from sqlalchemy import make_url
 
 from conftest import REPO_ROOT
+from cryoprotect.db.engine import make_engine
+from cryoprotect.db.model_versions import production_version
+from cryoprotect.models import registry
 from pipeline_workspace import make_workspace
 
 PER_TARGET = ("features", "tune", "train", "explain")
@@ -80,10 +84,12 @@ def _digests(folder: Path) -> dict[str, str]:
 def reproduced(reference_database, tmp_path_factory) -> Project:
     """A project after a cold ``dvc repro``, committed and pushed to its default remote."""
     root = make_workspace(tmp_path_factory.mktemp("dvc") / "project")
+    database = root.parent / "cryoprotect.db"  # a copy: the train stage records its models
+    shutil.copy(make_url(reference_database).database, database)
     env = os.environ | GIT_IDENTITY
     env |= {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "CRYOPROTECT_DATABASE_URL": reference_database,
+        "CRYOPROTECT_DATABASE_URL": f"sqlite:///{database}",
     }
     env.pop("MPLBACKEND", None)
     _run(root, env, "git", "init", "--quiet")
@@ -123,6 +129,12 @@ def test_cold_repro_builds_everything(reproduced):
     )
     shown = next(iter(metrics.values()))["data"]
     assert sorted(Path(p).stem for p in shown) == sorted(TARGETS)
+    engine = make_engine(reproduced.env["CRYOPROTECT_DATABASE_URL"])
+    for target in TARGETS:  # the train stage promotes in the registry and model_versions alike
+        promoted = registry.production_version(reproduced.root / "models", target)
+        assert promoted is not None
+        assert production_version(engine, target) == promoted
+    engine.dispose()
 
 
 @pytest.mark.slow

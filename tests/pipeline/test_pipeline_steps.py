@@ -10,6 +10,7 @@ import pytest
 
 from cryoprotect.db.engine import make_engine
 from cryoprotect.db.migrations import upgrade
+from cryoprotect.db.model_versions import production_version
 from cryoprotect.db.snapshot import export_snapshot
 from cryoprotect.models import registry
 from cryoprotect.models.explain import Explanation
@@ -31,19 +32,25 @@ from pipeline_workspace import make_workspace
 
 @pytest.fixture(scope="module")
 def project(reference_snapshot, tmp_path_factory):
-    """A project where every step has run once for every target."""
+    """A project where every step has run once for every target, training promoting into a
+    migrated SQLite database's ``model_versions`` as the pipeline's train stage does."""
     layout = Layout(make_workspace(tmp_path_factory.mktemp("project"), reference_snapshot))
     params = load_params(layout.params)
+    engine = make_engine(f"sqlite:///{layout.root / 'cryoprotect.db'}")
+    upgrade(engine)
     runs = {}
     for name in TARGETS:
         runs[name] = {
             "features": build_features(layout, name, params),
             "tuning": tune_target(layout, name, params),
-            "training": train_target(layout, name, params, code_version="test"),
+            "training": train_target(
+                layout, name, params, code_version="test", engine=engine, promote=True
+            ),
             "explanation": explain_target(layout, name, params.explain.rows),
         }
     build_report(layout, params, list(TARGETS))
-    return layout, params, runs
+    yield layout, params, runs
+    engine.dispose()
 
 
 def test_feature_tables_hold_every_usable_measurement(project):
@@ -69,11 +76,13 @@ def test_tuning_starts_from_params_and_training_uses_its_best(project):
         assert card.estimator.params == best["best_params"]
 
 
-def test_training_promotes_the_model_and_writes_metrics_and_plot_data(project):
+def test_training_promotes_in_registry_and_database_and_writes_metrics_and_plots(project):
     layout, _, runs = project
+    engine = make_engine(f"sqlite:///{layout.root / 'cryoprotect.db'}")
     for name in TARGETS:
         model = runs[name]["training"].model
         assert registry.production_version(layout.models, name) == model.version
+        assert production_version(engine, name) == model.version  # model_versions agrees
         metrics = json.loads(layout.metrics(name).read_text())
         summary = model.card.validation.summary
         assert metrics["mae"] == pytest.approx(summary["mae_mean"], abs=1e-4)
@@ -99,6 +108,7 @@ def test_training_promotes_the_model_and_writes_metrics_and_plot_data(project):
             plot["measured"] - plot["predicted"], plot["residual"], atol=2e-4
         )
     assert "active_precision" in json.loads(layout.metrics("iri").read_text())
+    engine.dispose()
 
 
 def test_explanations_are_written_with_readable_labels(project):

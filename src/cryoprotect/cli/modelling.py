@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from cryoprotect.cli.common import (
     FORMAT_OPTION,
@@ -19,6 +20,7 @@ from cryoprotect.cli.common import (
     progress_bar,
     settings,
 )
+from cryoprotect.db.visibility import AccessDenied
 from cryoprotect.models.targets import TARGETS, target
 from cryoprotect.params import CVParams, ParamsError, load_params
 
@@ -79,17 +81,20 @@ def train(
     params_path: Path = PARAMS_OPTION,
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """Train and register a model of NAME from the database (without the notebook pipeline).
+    """Train and register a model of NAME from the database, the way the pipeline does.
 
+    The database is snapshotted, the snapshot validated and the database's health checks
+    run (the pipeline's export, validate and health stages; a critical failure stops here),
+    the snapshot featurized, and the model trained, saved in the registry and recorded in
+    the database's model_versions. --promote makes it the production model in both.
     Settings come from params.yaml; the model card records the cross-validated results
     against the thresholds there, and a model that misses them is reported as failing.
     """
-    from cryoprotect.chem.cache import FeatureCache
-    from cryoprotect.db.datasets import frame_hash, molecule_names
-    from cryoprotect.db.model_versions import record_model_version, set_production
-    from cryoprotect.models import registry
-    from cryoprotect.models.training import train_model, training_arrays
     from cryoprotect.models.tuning import best_of_study
+    from cryoprotect.pipeline.checked_snapshot import SnapshotRefused, export_checked_snapshot
+    from cryoprotect.pipeline.layout import Layout
+    from cryoprotect.pipeline.lifecycle import train_and_register
+    from cryoprotect.pipeline.steps import write_features
     from cryoprotect.provenance import git_commit
 
     spec = _spec(name)
@@ -97,38 +102,49 @@ def train(
     chosen, _ = _settings(
         ctx, spec.name, params_path, n_splits=n_splits, seed=seed, group_by=group_by
     )
-    eng = engine(ctx)
-    frame = _frame(eng, spec, chosen.n_splits, fmt)
     if study:
         chosen.estimator, chosen.estimator_params = best_of_study(
             cfg.resolved_optuna_storage, study
         )
-    data_hash = frame_hash(frame)
-    arrays = training_arrays(
-        spec, frame, chosen.featurizer, chosen.group_by, FeatureCache(cfg.resolved_cache_dir)
-    )
-    with progress_bar(ctx, fmt, f"train {spec.name}") as progress:
-        outcome = train_model(
-            spec,
-            arrays,
-            chosen,
-            data_hash=data_hash,
-            code_version=git_commit(cfg.root_dir),
-            names=molecule_names(eng),
-            progress=progress,
+    eng = engine(ctx)
+    with tempfile.TemporaryDirectory(prefix="cryoprotect-train-") as scratch:
+        layout = Layout(
+            Path(scratch), models_dir=cfg.resolved_models_dir, cache_dir=cfg.resolved_cache_dir
         )
-    path = registry.save(outcome.model, cfg.resolved_models_dir)
+        try:
+            export_checked_snapshot(eng, layout.snapshot)
+        except SnapshotRefused as error:
+            fail(f"not training {spec.name}: {error}", fmt, problems=error.problems)
+        except SQLAlchemyError as error:
+            fail(f"cannot read the database: {_first_line(error)}", fmt)
+        try:
+            write_features(layout, spec.name, chosen)
+        except ValueError as error:
+            fail(f"{error}; run 'cryoprotect db seed' or import data first", fmt)
+        try:
+            with progress_bar(ctx, fmt, f"train {spec.name}") as progress:
+                outcome = train_and_register(
+                    layout,
+                    spec.name,
+                    chosen,
+                    engine=eng,
+                    promote=promote,
+                    code_version=git_commit(cfg.root_dir),
+                    progress=progress,
+                )
+        except (SQLAlchemyError, AccessDenied) as error:
+            fail(
+                f"cannot record the model in the database (nothing registered): "
+                f"{_first_line(error)}",
+                fmt,
+            )
     version = outcome.model.version
     summary = outcome.cv.summary()
-    record_model_version(eng, spec.name, version, str(path), data_hash, summary)
-    if promote:
-        registry.promote(cfg.resolved_models_dir, spec.name, version)
-        set_production(eng, spec.name, version)
     result = {
         "gate": outcome.model.card.validation.gate.model_dump(),
         "target": spec.name,
         "version": version,
-        "path": str(path),
+        "path": str(cfg.resolved_models_dir / spec.name / version),
         "rows": len(outcome.oof),
         "mae": summary["mae_mean"],
         "mae_std": summary["mae_std"],
@@ -137,6 +153,12 @@ def train(
         "interval_coverage": outcome.model.card.validation.interval_coverage,
     }
     emit(result, fmt)
+
+
+def _first_line(error: Exception) -> str:
+    """Return a database error as one line: its class and the driver's first line."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return f"{error.__class__.__name__}: {reason[0] if reason else ''}"
 
 
 def _frame(eng, spec, n_splits: int, fmt: OutputFormat):
@@ -353,15 +375,29 @@ def promote_model(
     ctx: typer.Context,
     name: str = TARGET_ARGUMENT,
     version: str = typer.Argument(..., help="The version to serve."),
+    fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """Make VERSION the production model of NAME."""
-    from cryoprotect.db.model_versions import set_production
-    from cryoprotect.models import registry
+    """Make VERSION the production model of NAME, in the registry and the database together.
 
+    A version the database does not know yet (trained against another database) is recorded
+    from its model card. If the database cannot be written, the registry is left unchanged.
+    """
+    from cryoprotect.models import registry
+    from cryoprotect.pipeline.lifecycle import promote_version
+
+    spec = _spec(name)
     try:
-        registry.promote(settings(ctx).resolved_models_dir, _spec(name).name, version)
+        promote_version(settings(ctx).resolved_models_dir, spec.name, version, engine(ctx))
     except registry.ModelNotFoundError as error:
-        fail(str(error))
-    with contextlib.suppress(LookupError, OperationalError):  # trained against another database
-        set_production(engine(ctx), name, version)
-    typer.echo(f"{name} production model: {version}")
+        fail(str(error), fmt)
+    except (SQLAlchemyError, AccessDenied) as error:
+        fail(
+            f"cannot record the promotion in the database, so the registry is unchanged "
+            f"(is it migrated? 'cryoprotect db upgrade'): {_first_line(error)}",
+            fmt,
+        )
+    emit(
+        {"target": spec.name, "production": version},
+        fmt,
+        [f"{spec.name} production model: {version}"],
+    )

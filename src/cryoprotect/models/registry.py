@@ -109,11 +109,21 @@ def production_version(root: Path, target: str) -> str | None:
     return json.loads(registry.read_text()).get("production") if registry.exists() else None
 
 
-def promote(root: Path, target: str, version: str) -> None:
-    """Make ``version`` the production model of ``target``."""
+def promote(root: Path, target: str, version: str | None) -> None:
+    """Make ``version`` the production model of ``target`` (``None``: none, the newest serves).
+
+    Raises
+    ------
+    ModelNotFoundError
+        If ``version`` is not a saved version of ``target``.
+    """
+    pointer = root / target / "registry.json"
+    if version is None:
+        pointer.unlink(missing_ok=True)
+        return
     if version not in versions(root, target):
         raise ModelNotFoundError(f"no version {version!r} of {target}")
-    write_json(root / target / "registry.json", {"production": version}, sort_keys=True)
+    write_json(pointer, {"production": version}, sort_keys=True)
 
 
 def _folder(root: Path, target: str, version: str | None) -> Path:

@@ -24,9 +24,15 @@ def find_project(start: Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Layout:
-    """The pipeline's files in project folder ``root`` (the contract with ``dvc.yaml``)."""
+    """The pipeline's files in project folder ``root`` (the contract with ``dvc.yaml``).
+
+    ``models_dir`` and ``cache_dir`` put the registry and the feature cache elsewhere (the
+    settings' folders, for ``cryoprotect train`` working in a scratch folder).
+    """
 
     root: Path
+    models_dir: Path | None = None
+    cache_dir: Path | None = None
 
     @property
     def params(self) -> Path:
@@ -41,12 +47,12 @@ class Layout:
     @property
     def cache(self) -> Path:
         """The feature cache (keyed by molecule and featurizer settings; not a stage output)."""
-        return self.root / "data" / "cache"
+        return self.cache_dir or self.root / "data" / "cache"
 
     @property
     def models(self) -> Path:
         """The model registry."""
-        return self.root / "models"
+        return self.models_dir or self.root / "models"
 
     @property
     def reports(self) -> Path:

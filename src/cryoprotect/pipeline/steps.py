@@ -11,30 +11,27 @@ import json
 
 import optuna
 import pandas as pd
+from sqlalchemy import Engine
 
 from cryoprotect.chem.cache import FeatureCache
-from cryoprotect.db.datasets import frame_hash, molecule_names, training_frame
+from cryoprotect.db.datasets import molecule_names, training_frame
 from cryoprotect.db.snapshot import load_snapshot
 from cryoprotect.files import write_json
 from cryoprotect.models import registry
 from cryoprotect.models.explain import Explanation, explain_sample
-from cryoprotect.models.feature_table import (
-    read_feature_names,
-    read_feature_table,
-    write_feature_table,
-)
+from cryoprotect.models.feature_table import read_feature_table, write_feature_table
 from cryoprotect.models.targets import target
 from cryoprotect.models.training import (
     TrainingArrays,
     TrainingOutcome,
     TrainSettings,
-    train_model,
     training_arrays,
     tuning_rows,
 )
 from cryoprotect.models.tuning import TuningResult, tune
 from cryoprotect.params import Params
 from cryoprotect.pipeline.layout import Layout
+from cryoprotect.pipeline.lifecycle import train_and_register
 from cryoprotect.pipeline.metrics import write_metrics, write_plot_data
 
 BEST = "best.json"
@@ -46,8 +43,21 @@ def build_features(layout: Layout, name: str, params: Params) -> TrainingArrays:
 
     The table carries the snapshot's molecule names, which the trained model keeps.
     """
+    return write_features(layout, name, TrainSettings.from_params(params, name))
+
+
+def write_features(layout: Layout, name: str, settings: TrainSettings) -> TrainingArrays:
+    """Featurize ``name``'s measurements in the snapshot with ``settings``; write and return them.
+
+    The featurizer and the grouping (``settings.group_by``) come from ``settings``, so
+    ``cryoprotect train``'s options reach the feature table as params.yaml's do.
+
+    Raises
+    ------
+    ValueError
+        If the snapshot holds fewer measurements than ``settings.n_splits``.
+    """
     spec = target(name)
-    settings = TrainSettings.from_params(params, name)
     engine = load_snapshot(layout.snapshot)
     frame = training_frame(engine, spec.name, spec.subject)
     if len(frame) < settings.n_splits:
@@ -114,20 +124,28 @@ def tuned_settings(layout: Layout, name: str, params: Params) -> TrainSettings:
 
 
 def train_target(
-    layout: Layout, name: str, params: Params, code_version: str = ""
+    layout: Layout,
+    name: str,
+    params: Params,
+    code_version: str = "",
+    *,
+    engine: Engine | None = None,
+    promote: bool = False,
 ) -> TrainingOutcome:
-    """Train, register and promote ``name``'s model; write its metrics and plot data."""
-    arrays = read_feature_table(layout.features(name))
-    outcome = train_model(
-        target(name),
-        arrays,
+    """Train and register ``name``'s model (tuned settings); write its metrics and plot data.
+
+    Training, registration and promotion are :func:`~.lifecycle.train_and_register`'s: with
+    ``engine`` the version is recorded in ``model_versions``, and ``promote`` makes it the
+    production model in the registry and the database together.
+    """
+    outcome = train_and_register(
+        layout,
+        name,
         tuned_settings(layout, name, params),
-        data_hash=frame_hash(arrays.data),
+        engine=engine,
+        promote=promote,
         code_version=code_version,
-        names=read_feature_names(layout.features(name)),
     )
-    registry.save(outcome.model, layout.models)
-    registry.promote(layout.models, name, outcome.model.version)
     write_metrics(outcome, layout.metrics(name))
     write_plot_data(outcome, layout.plots(name))
     return outcome

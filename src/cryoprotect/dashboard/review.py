@@ -4,7 +4,7 @@ Out-of-fold predictions come from ``reports/plots/<target>.csv`` (written by tra
 the conformal interval each got from the other folds, exactly as the coverage in the model
 card was measured; where each row comes from (source, name, structure) from the database snapshot
 and the feature table; SHAP values from ``reports/explain/``; model cards of every version
-from the registry; lab verifications from the live database.
+from the registry; lab verifications from the live database (:mod:`cryoprotect.db.verifications`).
 """
 
 from __future__ import annotations
@@ -15,36 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Engine
 
-from cryoprotect.db.schema import (
-    Experiment,
-    LabVerification,
-    Mixture,
-    ModelVersion,
-    Molecule,
-    Prediction,
-)
+from cryoprotect.db.verifications import VERIFICATION_COLUMNS, verification_table
 from cryoprotect.models import registry
 from cryoprotect.models.card import ModelCard
 from cryoprotect.models.explain import Explanation
 from cryoprotect.models.feature_table import read_feature_names
 from cryoprotect.models.targets import target
 from cryoprotect.pipeline.layout import Layout
-
-VERIFICATION_COLUMNS = [
-    "verification",
-    "status",
-    "subject",
-    "measured",
-    "predicted",
-    "lower",
-    "upper",
-    "in_domain",
-    "model_version",
-    "completed_at",
-]
 
 
 @dataclass
@@ -153,52 +132,6 @@ def version_history(models: Path, name: str) -> pd.DataFrame:
             "production",
         ],
     )
-
-
-def verification_table(engine: Engine, name: str) -> pd.DataFrame:
-    """Lab verifications of ``name``: the measured value beside the prediction it checks.
-
-    Planned verifications (e.g. from ``cryoprotect suggest``) have no measured value yet.
-    """
-    mixture = aliased(Mixture)
-    query = (
-        select(
-            LabVerification.id,
-            LabVerification.status,
-            Molecule.name,
-            Molecule.canonical_smiles,
-            mixture.name,
-            Experiment.value,
-            Prediction.value,
-            Prediction.lower,
-            Prediction.upper,
-            Prediction.in_domain,
-            ModelVersion.version,
-            LabVerification.completed_at,
-        )
-        .outerjoin(Experiment, LabVerification.experiment_id == Experiment.id)
-        .outerjoin(Prediction, LabVerification.prediction_id == Prediction.id)
-        .outerjoin(ModelVersion, Prediction.model_version_id == ModelVersion.id)
-        .outerjoin(
-            Molecule, func.coalesce(Experiment.molecule_id, Prediction.molecule_id) == Molecule.id
-        )
-        .outerjoin(
-            mixture, func.coalesce(Experiment.mixture_id, Prediction.mixture_id) == mixture.id
-        )
-        .where(func.coalesce(Experiment.property, ModelVersion.property) == name)
-        .order_by(LabVerification.id)
-    )
-    with Session(engine) as session:
-        rows = [
-            (
-                vid,
-                status,
-                molecule_name or smiles or mixture_name or "unnamed mixture",
-                *rest,
-            )
-            for vid, status, molecule_name, smiles, mixture_name, *rest in session.execute(query)
-        ]
-    return pd.DataFrame(rows, columns=VERIFICATION_COLUMNS)
 
 
 def load_review(layout: Layout, name: str, engine: Engine | None = None) -> TargetReview:

@@ -33,7 +33,14 @@ STRIP = {"strip_counterions": True}
 
 
 class NotRegisteredError(LookupError):
-    """The acting user, or a model version, is not in the database and may not be added."""
+    """The acting user, or a model version, is not in the database and may not be added.
+
+    ``missing`` is ``"user"`` or ``"model_version"``.
+    """
+
+    def __init__(self, message: str, missing: str) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 @dataclass(frozen=True)
@@ -182,11 +189,12 @@ def record_predictions(
             missing = {(r.target, r.model_version) for r in kept} - set(versions)
             if user_id is None or missing:
                 if not register:
+                    if user_id is None:
+                        raise NotRegisteredError(f"there is no user {username!r}", "user")
                     raise NotRegisteredError(
-                        f"there is no user {username!r}"
-                        if user_id is None
-                        else "model version(s) not registered in the database: "
-                        + ", ".join(f"{t} {v}" for t, v in sorted(missing))
+                        "model version(s) not registered in the database: "
+                        + ", ".join(f"{t} {v}" for t, v in sorted(missing)),
+                        "model_version",
                     )
                 user_id = _register(session, username, kept, versions)
             bind(session, user_id)

@@ -208,6 +208,14 @@ class Settings(BaseSettings):
     prediction_confidence: float = Field(
         default=0.9, gt=0, lt=1, description="Coverage of the intervals the service returns."
     )
+    service_user_header: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z][A-Za-z0-9-]*$",
+        description="Request header naming the user a prediction request acts for (e.g. "
+        "X-Forwarded-User), set by the authenticating proxy in front of the service, which "
+        "must overwrite it on every request; such requests are recorded in the predictions "
+        "table for that user. Unset: requests act for nobody and nothing is recorded.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from cryoprotect.cli import (
     screening,
     serve,
     suggesting,
+    verifying,
 )
 from cryoprotect.cli.common import JSON_REQUESTED, error_document, fail, json_requested
 from cryoprotect.config import get_settings
@@ -43,6 +44,7 @@ app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(rls.app, name="rls")
 app.add_typer(health.app, name="health")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(verifying.app, name="verification")
 app.command()(curate.curate)
 app.command()(dashboard.dashboard)
 app.command()(serve.serve)

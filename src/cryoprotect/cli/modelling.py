@@ -246,8 +246,22 @@ def predict(
     output: Path = typer.Option(..., "--output", help="Where to write the predictions (CSV)."),
     confidence: float = typer.Option(0.9, help="Coverage of the prediction interval."),
     version: str = typer.Option(None, help="Model version (default: production, else newest)."),
+    record: bool = typer.Option(
+        False,
+        "--record",
+        help="Also write each prediction to the database, owned by --owner, and add its id "
+        "as a prediction_id column.",
+    ),
+    owner: str = typer.Option(
+        None, help="With --record: the user the predictions belong to (default: the OS user)."
+    ),
 ) -> None:
-    """Predict NAME for every row of --input; bad rows get an error and the others go on."""
+    """Predict NAME for every row of --input; bad rows get an error and the others go on.
+
+    With --record every predicted row is also written to the database's predictions table
+    (model version, inputs, interval, confidence), owned by --owner, all rows or none; rows
+    with an error are not recorded (their prediction_id is empty).
+    """
     from cryoprotect.models import registry
     from cryoprotect.models.predict import UnusableInputError, predict_frame, read_input
 
@@ -262,17 +276,20 @@ def predict(
         model = registry.load(settings(ctx).resolved_models_dir, spec.name, version)
     except (registry.ModelNotFoundError, ValueError) as error:
         fail(str(error))
+    resolve = _resolver(ctx, model)
     try:
         result = predict_frame(
             model,
             frame,
-            _resolver(ctx, model),
+            resolve,
             confidence,
             problems,
             melting_point=_melting_points(ctx) if spec.optional_input else lambda key: None,
         )
     except UnusableInputError as error:
         fail(str(error))
+    if record:
+        result = _recorded(ctx, spec, result, confidence, resolve, owner)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         result.to_csv(output, index=False)
@@ -280,6 +297,28 @@ def predict(
         fail(f"cannot write {output}: {error}")
     failed = int((result["error"] != "").sum())
     typer.echo(f"wrote {len(result)} rows to {output} ({failed} with an error)", err=True)
+
+
+def _recorded(ctx: typer.Context, spec, result, confidence: float, resolve, owner: str | None):
+    """Write ``result``'s predictions for ``owner`` and add their ids as ``prediction_id``."""
+    import getpass
+
+    import pandas as pd
+
+    from cryoprotect.db.predictions import record_predictions, rows_from_frame
+    from cryoprotect.db.visibility import AccessDenied
+
+    columns = [*spec.input_columns, *([spec.optional_input] if spec.optional_input else [])]
+    rows = rows_from_frame(result, spec.name, confidence, columns, resolve)
+    try:
+        ids = record_predictions(engine(ctx), owner or getpass.getuser(), rows)
+    except AccessDenied as error:
+        fail(f"refused by the access rules; nothing was recorded or written: {error}")
+    except OperationalError as error:
+        fail(f"cannot record in the database; nothing was written: {error.orig}")
+    result = result.copy()
+    result["prediction_id"] = pd.array(ids, dtype="Int64")
+    return result
 
 
 def explain(

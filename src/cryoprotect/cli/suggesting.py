@@ -35,9 +35,10 @@ def suggest(
 ) -> None:
     """Propose compounds whose measurement would teach the model most, and plan them.
 
-    Each proposal is recorded as the model's prediction and a planned lab verification
-    owned by --owner; once the lab measures it, the dashboard sets the result beside the
-    prediction.
+    Each proposal is recorded (unless --dry-run) as the model's prediction (with its inputs,
+    interval and confidence) and a planned lab verification owned by --owner; once the lab
+    has measured it, `cryoprotect verification add PREDICTION_ID --record-id ID` attaches the
+    measurement and the dashboard sets the result beside the prediction.
     """
     from cryoprotect.db.suggestions import record_suggestions, unmeasured_molecules
     from cryoprotect.models import registry
@@ -73,7 +74,9 @@ def suggest(
     planned = (
         []
         if dry_run
-        else record_suggestions(eng, who, target, model.version, proposals, concentration)
+        else record_suggestions(
+            eng, who, target, model.version, proposals, concentration, params.confidence
+        )
     )
     rows = [
         {
@@ -86,6 +89,7 @@ def suggest(
             "in_domain": bool(row.in_domain),
             "novelty": round(row.novelty, 3),
             "score": round(row.score, 3),
+            "prediction_id": planned[rank - 1].prediction_id if planned else None,
             "verification_id": planned[rank - 1].verification_id if planned else None,
         }
         for rank, row in enumerate(proposals.itertuples(index=False), start=1)

@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from cryoprotect.chem.structures import Structure
-from cryoprotect.db.schema import Molecule, MoleculeSynonym
+from cryoprotect.db.schema import Mixture, MixtureComponent, Molecule, MoleculeSynonym
 from cryoprotect.db.visibility import visible
 
 
@@ -67,3 +67,38 @@ def add_molecule(
     session.add(molecule)
     session.flush()
     return molecule.id
+
+
+def mixture_of(
+    session: Session,
+    parts: list[tuple[int, float, str]],
+    owner_id: int,
+    name: str | None = None,
+    visibility: str = "private",
+) -> tuple[int, bool]:
+    """Return the id of ``owner_id``'s mixture of ``parts``, adding it if new (flushed).
+
+    ``parts`` are ``(molecule_id, amount, unit)``; their order does not matter. Returns the
+    id and whether the mixture was added. A new mixture is written private first (a public
+    mixture's components are fixed), then given ``visibility``.
+    """
+    ordered = sorted(parts)
+    key = ";".join(f"{mid}:{amount!r} {unit}" for mid, amount, unit in ordered)
+    found = session.scalar(
+        select(Mixture.id).where(Mixture.owner_id == owner_id, Mixture.composition_key == key)
+    )
+    if found is not None:
+        return found, False
+    mixture = Mixture(
+        name=name or None,
+        composition_key=key,
+        owner_id=owner_id,
+        visibility="private",
+        components=[MixtureComponent(molecule_id=m, amount=a, unit=u) for m, a, u in ordered],
+    )
+    session.add(mixture)
+    session.flush()
+    if visibility != "private":
+        mixture.visibility = visibility
+        session.flush()
+    return mixture.id, True

@@ -15,12 +15,10 @@ from sqlalchemy.orm import Session
 
 from cryoprotect.chem.structures import Structure
 from cryoprotect.db.access import SERVICE_ROLE, bind, user_session
-from cryoprotect.db.identity import add_molecule, molecule_by_inchikey
+from cryoprotect.db.identity import add_molecule, mixture_of, molecule_by_inchikey
 from cryoprotect.db.schema import (
     SAME_MEASUREMENT,
     Experiment,
-    Mixture,
-    MixtureComponent,
     User,
 )
 from cryoprotect.db.validation import (
@@ -84,36 +82,19 @@ class _Writer:
         return self._molecules[structure.inchikey]
 
     def mixture_id(self, record: ValidRecord) -> int:
-        parts = sorted(
+        parts = [
             (
                 c.molecule if isinstance(c.molecule, int) else self.molecule_id(c.molecule, None),
                 c.amount,
                 c.unit,
             )
             for c in record.components
+        ]
+        found, added = mixture_of(
+            self.session, parts, self.owner.id, record.values["name"], self.visibility
         )
-        key = ";".join(f"{mid}:{amount!r} {unit}" for mid, amount, unit in parts)
-        found = self.session.scalar(
-            select(Mixture.id).where(
-                Mixture.owner_id == self.owner.id, Mixture.composition_key == key
-            )
-        )
-        if found is not None:
-            return found
-        mixture = Mixture(
-            name=record.values["name"] or None,
-            composition_key=key,
-            owner_id=self.owner.id,
-            visibility="private",  # a public mixture's components are fixed: publish after
-            components=[MixtureComponent(molecule_id=m, amount=a, unit=u) for m, a, u in parts],
-        )
-        self.session.add(mixture)
-        self.session.flush()
-        if self.visibility != "private":
-            mixture.visibility = self.visibility
-            self.session.flush()
-        self.result.mixtures_added += 1
-        return mixture.id
+        self.result.mixtures_added += added
+        return found
 
     def experiment(self, record: ValidRecord) -> None:
         v = record.values

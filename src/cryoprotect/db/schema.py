@@ -354,7 +354,11 @@ class ModelVersion(Base):
 
 
 class Prediction(Base):
-    """A model's prediction for one molecule or mixture, with its interval and domain flag."""
+    """A model's prediction for one molecule or mixture, with its interval and domain flag.
+
+    ``inputs`` keeps the row as it was asked (JSON: ``smiles`` and ``concentration_mM``, or
+    ``components``); ``confidence`` is the coverage the interval was calibrated for.
+    """
 
     __tablename__ = "predictions"
     __table_args__ = (
@@ -362,6 +366,10 @@ class Prediction(Base):
         CheckConstraint(
             "(lower IS NULL AND upper IS NULL) OR (lower <= value AND value <= upper)",
             name="interval_contains_value",
+        ),
+        CheckConstraint(
+            "confidence IS NULL OR (confidence > 0 AND confidence < 1)",
+            name="confidence_fraction",
         ),
     )
 
@@ -381,6 +389,8 @@ class Prediction(Base):
     lower: Mapped[float | None] = mapped_column(Float)
     upper: Mapped[float | None] = mapped_column(Float)
     in_domain: Mapped[bool | None] = mapped_column(Boolean)
+    inputs: Mapped[dict | None] = mapped_column(JSON)
+    confidence: Mapped[float | None] = mapped_column(Float)
     owner_id: Mapped[int] = _owner()
     created_at: Mapped[datetime] = _now()
 

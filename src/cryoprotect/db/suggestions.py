@@ -94,12 +94,14 @@ def record_suggestions(
     version: str,
     proposals: pd.DataFrame,
     concentration_mM: float | None = None,
+    confidence: float | None = None,
 ) -> list[Planned]:
     """Store each proposal (from :func:`cryoprotect.screening.suggest.propose`) for ``username``.
 
     One transaction: the service role registers the user and the model version if new; the
     rest is written acting for the user. A structure the user cannot see yet becomes the
-    user's private molecule.
+    user's private molecule. Each prediction keeps its inputs (``smiles``, and
+    ``concentration_mM`` where given) and the ``confidence`` of its interval.
     """
     planned = []
     with user_session(engine, None, SERVICE_ROLE) as session:
@@ -121,6 +123,9 @@ def record_suggestions(
                 lower=float(row.lower),
                 upper=float(row.upper),
                 in_domain=bool(row.in_domain),
+                inputs={"smiles": row.smiles}
+                | ({"concentration_mM": concentration_mM} if concentration_mM is not None else {}),
+                confidence=confidence,
                 owner_id=user.id,
             )
             session.add(prediction)

@@ -223,6 +223,10 @@ class Prediction(BaseModel):
     )
     model_version: str | None
     error: str | None = Field(description="Why this prediction could not be made, or null.")
+    prediction_id: int | None = Field(
+        default=None,
+        description="Id of the recorded prediction when the request acts for a user, else null.",
+    )
 
 
 class PredictResponse(BaseModel):
@@ -231,6 +235,10 @@ class PredictResponse(BaseModel):
     request_id: str
     confidence: float = Field(description="Coverage the intervals were calibrated for.")
     predictions: list[Prediction]
+    recorded_for: str | None = Field(
+        default=None,
+        description="The user the predictions were recorded for, or null (not recorded).",
+    )
 
 
 class ModelInfo(BaseModel):

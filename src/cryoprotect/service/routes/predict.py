@@ -20,6 +20,7 @@ from cryoprotect.service.predictions import (
     split_cached,
 )
 from cryoprotect.service.predictors import OverloadedError, Ticket
+from cryoprotect.service.recording import acting_user, prediction_rows, record
 from cryoprotect.service.schemas import (
     BatchRequest,
     Failure,
@@ -54,6 +55,16 @@ PredictBody = Annotated[
     Body(openapi_examples=EXAMPLES),
 ]
 RESPONSES = {
+    403: {
+        "model": Failure,
+        "description": "The request acts for a user (the header CRYOPROTECT_SERVICE_USER_HEADER "
+        "names) who is unknown or may not record predictions; nothing was recorded.",
+    },
+    409: {
+        "model": Failure,
+        "description": "The request acts for a user, but a model version that predicted is "
+        "not registered in the database, so its predictions cannot be recorded.",
+    },
     413: {"model": Failure, "description": "The body is larger than the service reads."},
     422: {
         "model": ValidationProblems,
@@ -138,10 +149,16 @@ async def predict(
     naming its field; a subject a model cannot use gets ``error`` in its result, and the
     other items are still predicted. While a restore holds the database the answer is 503
     naming it.
+
+    When the service is set to trust an authenticating proxy's user header
+    (CRYOPROTECT_SERVICE_USER_HEADER) and the request carries it, the request acts for that
+    user: every prediction is recorded for them (all or none) and carries its
+    ``prediction_id``; ``recorded_for`` names the user. Otherwise nothing is recorded.
     """
     restoring = svc.reading("restore")
     if restoring:
         raise RestoreInProgressError(restoring)
+    user = acting_user(request, svc)
     deadline = time.monotonic() + svc.settings.prediction_time_limit
     batch = isinstance(body, BatchRequest)
     items = body.items if batch else [body]
@@ -165,6 +182,13 @@ async def predict(
             svc.metrics.prediction_errors.labels(result["target"], category).inc()
         else:
             svc.metrics.predictions.labels(result["target"], result["model_version"]).inc()
+    if user is not None:
+        rows = prediction_rows(items, structures, results, confidence, svc.resolve)
+        ids = await run_in_threadpool(record, svc, user, rows)
+        results = [{**r, "prediction_id": i} for r, i in zip(results, ids, strict=True)]
     return PredictResponse(
-        request_id=request.scope["state"]["request_id"], confidence=confidence, predictions=results
+        request_id=request.scope["state"]["request_id"],
+        confidence=confidence,
+        predictions=results,
+        recorded_for=user,
     )

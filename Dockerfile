@@ -12,17 +12,23 @@
 # on the embedded SQLite database or a default database password. Secrets never enter the
 # image: give each at run time as a file named by CRYOPROTECT_<NAME>_FILE (Docker or compose
 # secrets under /run/secrets/). `docker run IMAGE db upgrade` migrates the database; any other
-# CLI command works the same way (`health`, `backup create`, `predict`, ...).
+# CLI command works the same way (`backup create`, `predict`, ...). The scheduled jobs' image,
+# which also runs `cryoprotect health`, is built from the `operations` set (the service set
+# with Great Expectations): `docker build --build-arg REQUIREMENTS=operations -t
+# cryoprotect-operations:latest .` (compose.yaml builds it for its scheduled-* services).
 
 # Debian 12 (bookworm), like the development and CI machines: its postgresql-client-15 matches
 # the PostgreSQL 15 server, so `cryoprotect backup create|restore` (pg_dump/pg_restore) work.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# The locked set installed: service (the HTTP service and CLI) or operations (also health).
+ARG REQUIREMENTS=service
 
 # ---------------------------------------------------------------------------------------------
 # builder: the pinned dependencies and the package, in a virtual environment under /opt/venv.
 # Every locked package of the service set ships a manylinux wheel for CPython 3.11, so no
 # compiler is needed here; add build-essential to this stage if a future pin needs one.
 FROM ${PYTHON_IMAGE} AS builder
+ARG REQUIREMENTS
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -37,8 +43,8 @@ WORKDIR /app
 
 # The dependencies first (their own layer, reused while the lock is unchanged): the locked
 # service set, every package at its locked version and hash (requirements/service.txt, exported
-# from uv.lock; no workbench, test or development tools).
-COPY requirements/service.txt /tmp/requirements.txt
+# from uv.lock; no workbench, test or development tools), or the operations set.
+COPY requirements/${REQUIREMENTS}.txt /tmp/requirements.txt
 RUN pip install --require-hashes --no-deps --requirement /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 

@@ -35,6 +35,7 @@ PYTHON = (3, 11)
 """The Python the lock covers (pyproject.toml [tool.uv] environments)."""
 LOCK_SETS = {
     "service": "the HTTP service and the CLI's database, prediction and backup commands",
+    "operations": "the service set with the health checks (Great Expectations): scheduled jobs",
     "workbench": "the research workbench: pipeline, notebooks, JupyterLab, dashboards",
     "dev": "the workbench with the test, benchmark and lint tools",
 }

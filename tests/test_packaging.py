@@ -87,7 +87,7 @@ def test_environment_yml_is_the_locked_workbench_set():
     conda = _locked(text)
     workbench = _locked(quickstart.requirements_file("workbench").read_text())
     assert conda == workbench
-    for pin in _pins("service", "workbench"):
+    for pin in _pins("service", "operations", "workbench"):
         assert conda[_normal(pin)] == str(pin.specifier).removeprefix("=="), str(pin)
     for tool in ("pytest", "ruff", "playwright", "chemicals"):
         assert tool not in conda, f"{tool} is a development tool, not part of environment.yml"
@@ -96,7 +96,11 @@ def test_environment_yml_is_the_locked_workbench_set():
 def test_locked_sets_hold_their_pins_and_the_service_set_no_workbench():
     quickstart = _quickstart()
     sets = {n: _locked(quickstart.requirements_file(n).read_text()) for n in quickstart.LOCK_SETS}
-    extras = {"service": ("service",), "workbench": ("service", "workbench")}
+    extras = {
+        "service": ("service",),
+        "operations": ("service", "operations"),
+        "workbench": ("service", "operations", "workbench"),
+    }
     extras["dev"] = tuple(_project()["optional-dependencies"])
     for name, locked in sets.items():
         for pin in _pins(*extras[name]):
@@ -104,7 +108,9 @@ def test_locked_sets_hold_their_pins_and_the_service_set_no_workbench():
     for heavy in WORKBENCH_ONLY:
         assert heavy not in sets["service"], f"the service set pulls in {heavy}"
         assert heavy in sets["workbench"], heavy
-    assert set(sets["service"]) < set(sets["workbench"]) < set(sets["dev"])
+    assert "great-expectations" in sets["operations"]
+    service, operations, workbench = (set(sets[n]) for n in ("service", "operations", "workbench"))
+    assert service < operations < workbench < set(sets["dev"])
 
 
 def test_quickstart_refuses_a_stale_lock(tmp_path, monkeypatch):

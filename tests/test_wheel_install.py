@@ -149,3 +149,43 @@ def test_installed_wheel_migrates_seeds_predicts_and_serves(wheel, trained_proje
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_operations_set_runs_the_scheduled_health_check(wheel, tmp_path):
+    """The jobs' image installs requirements/operations.txt: health runs there, no workbench."""
+    venv, work = tmp_path / "venv", tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRYOPROTECT_", "VIRTUAL"))}
+    env.pop("PYTHONPATH", None)
+    _run(UV, "venv", "--quiet", "--python", sys.executable, venv, cwd=work, env=env)
+    python = venv / "bin" / "python"
+    operations = REPO_ROOT / "requirements" / "operations.txt"
+    install = (UV, "pip", "install", "--quiet", "--python", python)
+    _run(*install, "--require-hashes", "--no-deps", "-r", operations, cwd=work, env=env)
+    _run(*install, "--no-deps", wheel, cwd=work, env=env)
+    absent = _run(
+        python,
+        "-c",
+        "import importlib.util as u; print([m for m in ('shap', 'dvc', 'jupyterlab', 'optuna', "
+        "'dask', 'matplotlib') if u.find_spec(m)])",
+        cwd=work,
+        env=env,
+    )
+    assert absent.stdout.strip() == "[]"
+
+    env |= {
+        "CRYOPROTECT_DATABASE_URL": f"sqlite:///{work / 'cryoprotect.db'}",
+        "CRYOPROTECT_ROOT_DIR": str(work),
+    }
+    cli = venv / "bin" / "cryoprotect"
+    _run(cli, "db", "upgrade", cwd=work, env=env)
+    _run(cli, "db", "seed", cwd=work, env=env)
+    _run(cli, "jobs", "run", "--only", "health", "--once", cwd=work, env=env)
+    status = json.loads(
+        _run(
+            cli, "jobs", "status", "--only", "health", "--format", "json", cwd=work, env=env
+        ).stdout
+    )
+    assert status["jobs"]["health"]["status"] == "ok", status
+    assert list((work / "reports" / "health").glob("*.json")), "no health report written"

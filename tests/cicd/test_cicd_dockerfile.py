@@ -107,8 +107,13 @@ def test_runtime_environment():
 
 
 def test_builder_installs_the_locked_service_set():
-    builder = " ".join(a for k, a in _instructions() if k in {"COPY", "RUN"})
-    assert "requirements/service.txt" in builder
+    """The service set by default; ``--build-arg REQUIREMENTS=operations`` for the jobs' image."""
+    instructions = _instructions()
+    assert ("ARG", "REQUIREMENTS=service") in instructions
+    builder = " ".join(a for k, a in instructions if k in {"COPY", "RUN"})
+    assert "requirements/${REQUIREMENTS}.txt" in builder
+    for name in ("service", "operations"):
+        assert (REPO / "requirements" / f"{name}.txt").is_file(), name
     assert "--require-hashes" in builder and "--no-deps" in builder
 
 
@@ -153,6 +158,7 @@ def test_dockerignore_is_an_allow_list():
     assert allowed == {
         "pyproject.toml",
         "requirements/service.txt",
+        "requirements/operations.txt",
         "README.md",
         "params.yaml",
         "src",
@@ -167,10 +173,11 @@ def test_dockerignore_is_an_allow_list():
     for private in (".venv", ".git", "data", "reports", "tests", "notebooks", "secrets", ".env"):
         assert private not in allowed, private
     copied = {
-        source.rstrip("/")
+        source.rstrip("/").replace("${REQUIREMENTS}", requirements)
         for keyword, arguments in _instructions()
         if keyword == "COPY" and not arguments.startswith("--from")
         for source in arguments.split()[:-1]
+        for requirements in ("service", "operations")
     }
     assert copied <= allowed, f"COPY of files the context leaves out: {copied - allowed}"
     for source in copied:

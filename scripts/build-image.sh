@@ -21,6 +21,8 @@
 # Settings (environment):
 #   IMAGE           the image built         (default localhost/cryoprotect:local)
 #   BASE_IMAGE      the local base image    (default localhost/cryoprotect-python:3.11-bookworm)
+#   REQUIREMENTS    the locked set installed: service, or operations for the scheduled jobs'
+#                   image (default service)
 #   STORAGE_DRIVER  buildah's storage       (default vfs: works everywhere, ~1 GB per image)
 #   WORK_DIR        the base's root file system and scratch files
 #                                           (default ${TMPDIR:-/var/tmp}/cryoprotect-image)
@@ -38,6 +40,7 @@ WORK_DIR="${WORK_DIR:-${TMPDIR:-/var/tmp}/cryoprotect-image}"
 PORT="${PORT:-18000}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 HOST_CERTS="${HOST_CERTS:-/etc/ssl/certs}"
+REQUIREMENTS="${REQUIREMENTS:-service}"
 SMOKE_CONTAINER="cryoprotect-smoke"
 
 BUILDAH=(buildah --storage-driver "$STORAGE_DRIVER")
@@ -121,6 +124,7 @@ build() {
         --isolation chroot \
         --file "$REPO/Dockerfile" \
         --build-arg "PYTHON_IMAGE=$BASE_IMAGE" \
+        --build-arg "REQUIREMENTS=$REQUIREMENTS" \
         --build-arg "REVISION=$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown)" \
         --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
         --volume "$HOST_CERTS:/etc/ssl/certs:ro" \

@@ -149,6 +149,11 @@ smoke() {
     user="$("${BUILDAH[@]}" inspect --format '{{.OCIv1.Config.User}}' "$IMAGE")"
     [ "$user" = 10001:10001 ] || die "the image runs as '$user', not 10001:10001"
     "${run[@]}" cryoprotect db upgrade
+    if [ "$REQUIREMENTS" = operations ]; then  # the scheduled jobs' image runs the health checks
+        "${run[@]}" cryoprotect db seed
+        "${run[@]}" cryoprotect jobs run --only health --once
+        echo "scheduled health check: $("${run[@]}" cryoprotect jobs status --only health 2>&1)"
+    fi
     local log_file="$WORK_DIR/serve.log" server
     mkdir -p "$WORK_DIR"
     setsid "${run[@]}" cryoprotect serve --host 127.0.0.1 --port "$PORT" >"$log_file" 2>&1 &

@@ -392,9 +392,14 @@ def run() -> None:
 
 
 def test(extra: list[str]) -> None:
-    """Run the whole test suite (coverage is reported by the pytest configuration)."""
+    """Run the whole test suite, one worker per core (coverage is reported by pytest's settings).
+
+    pytest-xdist gives each worker whole test files, so a module's shared fixtures are built
+    once and its tests run in their order. Arguments go to pytest: `-n 0` runs everything in
+    one process.
+    """
     ensure_test_machine()
-    sh(BIN / "python", "-m", "pytest", *extra)
+    sh(BIN / "python", "-m", "pytest", "-n", "auto", "--dist", "loadfile", *extra)
 
 
 def lint() -> None:

@@ -43,8 +43,30 @@ def postgres_admin() -> Iterator[Engine]:
             f"PostgreSQL is unreachable at {make_url(POSTGRES_URL).render_as_string()}: "
             f"{error.orig}. Start it (see README), or set CRYOPROTECT_TEST_POSTGRES=skip."
         )
+    _create_cluster_roles(engine)
     yield engine
     engine.dispose()
+
+
+ROLES_LOCK = 7270001
+"""The advisory lock (on the maintenance database) under which the cluster's roles are made."""
+
+
+def _create_cluster_roles(admin: Engine) -> None:
+    """Migrate a scratch database once, so the roles the migrations create exist.
+
+    Roles belong to the whole server: tests running in parallel (pytest-xdist) would otherwise
+    race to create them on a new server. Each worker takes the same advisory lock first.
+    """
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ROLES_LOCK})
+        try:
+            for url in _throwaway_postgres(admin):
+                scratch = make_engine(url)
+                migrations.upgrade(scratch)
+                scratch.dispose()
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ROLES_LOCK})
 
 
 def _throwaway_postgres(admin: Engine) -> Iterator[str]:

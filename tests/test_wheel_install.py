@@ -52,6 +52,25 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> bytes
     raise AssertionError(f"{url} did not answer within {seconds} s")
 
 
+def _fresh_install(wheel: Path, tmp_path: Path, requirements: str) -> tuple[Path, Path, dict]:
+    """Install a locked set and the wheel into a new environment outside the checkout.
+
+    Returns the environment's Python, a working folder and the environment variables to run
+    it with (no ``CRYOPROTECT_*`` setting, no ``PYTHONPATH`` of this checkout).
+    """
+    venv, work = tmp_path / "venv", tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRYOPROTECT_", "VIRTUAL"))}
+    env.pop("PYTHONPATH", None)
+    _run(UV, "venv", "--quiet", "--python", sys.executable, venv, cwd=work, env=env)
+    python = venv / "bin" / "python"
+    locked = REPO_ROOT / "requirements" / f"{requirements}.txt"
+    install = (UV, "pip", "install", "--quiet", "--python", python)
+    _run(*install, "--require-hashes", "--no-deps", "-r", locked, cwd=work, env=env)
+    _run(*install, "--no-deps", wheel, cwd=work, env=env)
+    return python, work, env
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
@@ -81,17 +100,8 @@ def test_wheel_carries_migrations_reference_data_templates_and_licence(wheel):
 
 @pytest.mark.slow
 def test_installed_wheel_migrates_seeds_predicts_and_serves(wheel, trained_project, tmp_path):
-    venv = tmp_path / "venv"
-    work = tmp_path / "work"
-    work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRYOPROTECT_", "VIRTUAL"))}
-    env.pop("PYTHONPATH", None)
-    _run(UV, "venv", "--quiet", "--python", sys.executable, venv, cwd=work, env=env)
-    python = venv / "bin" / "python"
-    service = REPO_ROOT / "requirements" / "service.txt"
-    install = (UV, "pip", "install", "--quiet", "--python", python)
-    _run(*install, "--require-hashes", "--no-deps", "-r", service, cwd=work, env=env)
-    _run(*install, "--no-deps", wheel, cwd=work, env=env)
+    python, work, env = _fresh_install(wheel, tmp_path, "service")
+    venv = python.parent.parent
 
     env |= {
         "CRYOPROTECT_DATABASE_URL": f"sqlite:///{work / 'cryoprotect.db'}",
@@ -154,16 +164,8 @@ def test_installed_wheel_migrates_seeds_predicts_and_serves(wheel, trained_proje
 @pytest.mark.slow
 def test_the_operations_set_runs_the_scheduled_health_check(wheel, tmp_path):
     """The jobs' image installs requirements/operations.txt: health runs there, no workbench."""
-    venv, work = tmp_path / "venv", tmp_path / "work"
-    work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRYOPROTECT_", "VIRTUAL"))}
-    env.pop("PYTHONPATH", None)
-    _run(UV, "venv", "--quiet", "--python", sys.executable, venv, cwd=work, env=env)
-    python = venv / "bin" / "python"
-    operations = REPO_ROOT / "requirements" / "operations.txt"
-    install = (UV, "pip", "install", "--quiet", "--python", python)
-    _run(*install, "--require-hashes", "--no-deps", "-r", operations, cwd=work, env=env)
-    _run(*install, "--no-deps", wheel, cwd=work, env=env)
+    python, work, env = _fresh_install(wheel, tmp_path, "operations")
+    venv = python.parent.parent
     absent = _run(
         python,
         "-c",

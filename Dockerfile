@@ -108,6 +108,11 @@ COPY src/ src/
 COPY migrations/ migrations/
 COPY data/reference/ data/reference/
 COPY models/ models/
+# The Great Expectations project the health checks read (suites, checkpoints; read only).
+COPY gx/great_expectations.yml gx/
+COPY gx/expectations/ gx/expectations/
+COPY gx/checkpoints/ gx/checkpoints/
+COPY gx/validation_definitions/ gx/validation_definitions/
 
 # Fail the build when the pipeline has not produced a model for every target, and compile the
 # package's bytecode now (PYTHONDONTWRITEBYTECODE stops it being written at run time).

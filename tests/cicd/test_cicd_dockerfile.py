@@ -119,7 +119,8 @@ def test_builder_installs_the_locked_service_set():
 
 def test_runtime_copies_the_project_folder():
     sources = {a.split()[0] for k, a in _final_stage() if k == "COPY" and not a.startswith("--")}
-    for needed in ("src/", "migrations/", "models/", "data/reference/"):
+    # gx/: the health checks (the operations image's scheduled job) read the GX project there
+    for needed in ("src/", "migrations/", "models/", "data/reference/", "gx/expectations/"):
         assert needed in sources, needed
     copy_files = " ".join(a for k, a in _final_stage() if k == "COPY")
     assert "params.yaml" in copy_files and "pyproject.toml" in copy_files

@@ -84,17 +84,20 @@ stop_colour() {
 }
 
 wait_ready() {  # wait_ready COLOUR: 0 once /health/ready answers 200; 1 on timeout, exit or no models
-  local colour="$1" url deadline body
+  local colour="$1" url deadline body code
   url="http://127.0.0.1:$(port_of "$colour")/health/ready"
   deadline=$((SECONDS + READY_TIMEOUT))
   while ((SECONDS < deadline)); do
     running "$colour" || { say "$colour exited while starting (see $DEPLOY_ROOT/log/$colour.out)"; return 1; }
-    if body="$(curl -fsS --max-time 5 "$url" 2>/dev/null)"; then
+    # one request: the body, then the status code on a line of its own
+    body="$(curl -sS --max-time 5 -w '\n%{http_code}' "$url" 2>/dev/null || true)"
+    code="${body##*$'\n'}"
+    body="${body%$'\n'*}"
+    if [[ "$code" == 200 ]]; then
       say "$colour is ready: $body"
       return 0
     fi
     # the service loads its models before it answers: once it says they failed, they stay failed
-    body="$(curl -sS --max-time 5 "$url" 2>/dev/null || true)"
     if [[ "$body" =~ \"models\":\ ?\{\"status\":\ ?\"fail\" ]]; then
       say "$colour cannot serve: $body"
       return 1

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from cryoprotect.db.predictions import PredictionRow
 from cryoprotect.db.schema import (
     Experiment,
     LabVerification,
@@ -91,3 +92,19 @@ def made_up_planned_mixture_verification(engine, mixture_name: str | None) -> No
         session.add(prediction)
         session.flush()
         session.add(LabVerification(prediction_id=prediction.id, verifier_id=user.id))
+
+
+def made_up_prediction(smiles: str, value: float = 190.0, **changes) -> PredictionRow:
+    """A made-up Tg prediction of ``smiles`` with a +/- 10 K interval (test data)."""
+    fields = {
+        "target": "tg",
+        "model_version": "made-up-1",
+        "inputs": {"smiles": smiles},
+        "prediction": value,
+        "lower": value - 10,
+        "upper": value + 10,
+        "confidence": 0.9,
+        "in_domain": True,
+        "smiles": smiles,
+    }
+    return PredictionRow(**(fields | changes))

@@ -10,7 +10,8 @@ import json
 from typer.testing import CliRunner
 
 from cryoprotect.cli.main import app
-from cryoprotect.db.predictions import PredictionRow, record_predictions
+from cryoprotect.db.predictions import record_predictions
+from verification_fixtures import made_up_prediction
 
 runner = CliRunner()
 MEASURED = (
@@ -22,21 +23,7 @@ MEASURED = (
 def test_a_measurement_verifies_a_recorded_prediction(two_users, tmp_path):
     engine, _ = two_users
     (prediction,) = record_predictions(
-        engine,
-        "alice",
-        [
-            PredictionRow(
-                target="tg",
-                model_version="made-up-1",
-                inputs={"smiles": "CC(C)(C)CC(O)CO"},
-                prediction=170.0,
-                lower=160.0,
-                upper=180.0,
-                confidence=0.9,
-                in_domain=True,
-                smiles="CC(C)(C)CC(O)CO",
-            )
-        ],
+        engine, "alice", [made_up_prediction("CC(C)(C)CC(O)CO", value=170.0)]
     )
     url = engine.url.render_as_string(hide_password=False)
     base = ["--database-url", url]

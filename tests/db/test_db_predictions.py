@@ -28,22 +28,7 @@ from cryoprotect.db.schema import (
 )
 from cryoprotect.db.verifications import add_verification, verification_table
 from cryoprotect.db.visibility import AccessDenied
-
-
-def _row(smiles: str, value: float = 190.0, **changes) -> PredictionRow:
-    """A made-up Tg prediction of ``smiles`` with a +/- 10 K interval."""
-    fields = {
-        "target": "tg",
-        "model_version": "made-up-1",
-        "inputs": {"smiles": smiles},
-        "prediction": value,
-        "lower": value - 10,
-        "upper": value + 10,
-        "confidence": 0.9,
-        "in_domain": True,
-        "smiles": smiles,
-    }
-    return PredictionRow(**(fields | changes))
+from verification_fixtures import made_up_prediction as _row
 
 
 def _count(engine, model, **where) -> int:
@@ -152,7 +137,13 @@ MEASURED = (
 def test_verifications_compare_measured_with_predicted(two_users, tmp_path):
     engine, ids = two_users
     first, second, pending = record_predictions(
-        engine, "alice", [_row("CC(C)(C)CC(O)CO"), _row("OCCCCO", value=150.0), _row("OCCO")]
+        engine,
+        "alice",
+        [
+            _row("CC(C)(C)CC(O)CO"),
+            _row("OCCCCO", value=150.0),
+            _row("OCCO"),
+        ],
     )
     path = tmp_path / "lab.csv"
     path.write_text(MEASURED)

@@ -77,10 +77,9 @@ def health(
             f"Data Docs: {report.data_docs}"
         )
         for problem in report.problems:
-            where = problem.table + (f".{problem.column}" if problem.column else "")
             detail = problem.message or f"{problem.unexpected_count} rows, e.g. {problem.rows[:3]}"
             status = f"{problem.status.upper()} [{problem.severity}]"
-            typer.echo(f"  {status} {problem.name} ({where}): {detail}")
+            typer.echo(f"  {status} {problem.name} ({problem.where}): {detail}")
     if not report.passed:
         raise typer.Exit(code=1)
 

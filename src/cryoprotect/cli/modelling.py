@@ -306,7 +306,6 @@ def _recorded(ctx: typer.Context, spec, result, confidence: float, resolve, owne
     import pandas as pd
 
     from cryoprotect.db.predictions import record_predictions, rows_from_frame
-    from cryoprotect.db.visibility import AccessDenied
 
     columns = [*spec.input_columns, *([spec.optional_input] if spec.optional_input else [])]
     rows = rows_from_frame(result, spec.name, confidence, columns, resolve)
@@ -315,7 +314,7 @@ def _recorded(ctx: typer.Context, spec, result, confidence: float, resolve, owne
     except AccessDenied as error:
         fail(f"refused by the access rules; nothing was recorded or written: {error}")
     except OperationalError as error:
-        fail(f"cannot record in the database; nothing was written: {error.orig}")
+        fail(f"cannot record in the database; nothing was written: {_first_line(error)}")
     result = result.copy()
     result["prediction_id"] = pd.array(ids, dtype="Int64")
     return result

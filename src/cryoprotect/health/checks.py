@@ -35,6 +35,11 @@ class CheckInfo:
     severity: str
     description: str
 
+    @property
+    def where(self) -> str:
+        """Return the table the check reads, with its column when it has one (``table.column``)."""
+        return self.table + (f".{self.column}" if self.column else "")
+
     def info(self) -> dict:
         """Return these fields alone (for a result of the check)."""
         return {f.name: getattr(self, f.name) for f in fields(CheckInfo)}

@@ -56,9 +56,7 @@ def export_checked_snapshot(engine: Engine, folder: Path) -> dict:
         )
     report = run_health(engine)
     critical = [
-        f"{r.status} {r.name} ({r.table}{f'.{r.column}' if r.column else ''})"
-        for r in report.problems
-        if r.severity == CRITICAL
+        f"{r.status} {r.name} ({r.where})" for r in report.problems if r.severity == CRITICAL
     ]
     if critical:
         raise SnapshotRefused(

@@ -48,10 +48,8 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-def timed(action: Callable[[], object], setup: Callable[[], object] | None = None) -> float:
-    """Return the wall time of one run of ``action`` (after an untimed ``setup``)."""
-    if setup:
-        setup()
+def timed(action: Callable[[], object]) -> float:
+    """Return the wall time of one run of ``action``."""
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
@@ -60,13 +58,18 @@ def timed(action: Callable[[], object], setup: Callable[[], object] | None = Non
 def best_of_turns(
     repeat: int,
     actions: dict[str, Callable[[], object]],
-    setup: Callable[[], object] | None = None,
+    setup: Callable[[str], object] | None = None,
 ) -> dict[str, float]:
-    """Run the ``actions`` in turn ``repeat`` times; return each one's shortest wall time."""
+    """Run the ``actions`` in turn ``repeat`` times; return each one's shortest wall time.
+
+    ``setup(name)``, if given, runs untimed before each run of the action ``name``.
+    """
     times: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(repeat):
         for name, action in actions.items():
-            times[name].append(timed(action, setup))
+            if setup:
+                setup(name)
+            times[name].append(timed(action))
     return {name: min(values) for name, values in times.items()}
 
 
@@ -117,17 +120,16 @@ def bench_sqlite(folder: Path, megabytes: int, repeat: int, full_health: bool) -
         },
     )
     backup_id = store.manifests()[-1].id
-    plain_target = folder / "plain-target.db"
+    targets = {"plain": folder / "plain-target.db", "ours": folder / "target.db"}
     restores = {
-        "plain": lambda: _sh("sqlite3", str(plain_target), f".restore {plain}"),
+        "plain": lambda: _sh("sqlite3", str(targets["plain"]), f".restore {plain}"),
         "ours": lambda: restore_backup(target, store, backup_id, force=True, check_health=False),
     }
 
-    def empty_targets() -> None:
-        for name in ("target.db", "plain-target.db"):
-            (folder / name).unlink(missing_ok=True)
+    def remove_target(name: str) -> None:  # its own only: the other's must keep the data
+        targets[name].unlink(missing_ok=True)
 
-    into_new = best_of_turns(repeat, restores, setup=empty_targets)
+    into_new = best_of_turns(repeat, restores, setup=remove_target)
     over_full = best_of_turns(repeat, restores)  # each target holds the database already
     health = best_of_turns(repeat, {"quick": lambda: quick_health(target)})["quick"]
     print(f"SQLite ({rows:,} experiments, {path.stat().st_size / 1e6:,.0f} MB)")

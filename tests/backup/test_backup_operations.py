@@ -249,6 +249,30 @@ def test_a_sqlite_copy_restored_while_unpacking_is_rolled_back_by_a_late_check(
     assert state(seeded) == before
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sqlite_copy_over_data_goes_through_a_log_and_into_a_new_file_does_not(
+    seeded, store, tmp_path, monkeypatch
+):
+    """Over data no old page is journaled; either way the file keeps its rollback journal."""
+    monkeypatch.setattr(sqlite_backend, "STEP_PAGES", 8)  # the log is looked for at each step
+    manifest = create_backup(seeded, store)
+    before = state(seeded)
+    fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    logged = []
+    for engine in (seeded, fresh):
+        path = sqlite_backend.database_path(engine)
+        log, seen = path.with_name(f"{path.name}-wal"), []
+        restore_backup(
+            engine, store, manifest.id, force=True, check_health=False,
+            progress=lambda *_call, log=log, seen=seen: seen.append(log.exists()),
+        )  # fmt: skip
+        logged.append(any(seen))
+        assert not log.exists() and state(engine) == before
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+    assert logged == [True, False]  # over data, into a new file
+
+
 def test_create_and_restore_report_progress(seeded, store):
     """Bytes read for a backup; bytes copied (SQLite) or tables loaded (PostgreSQL) back."""
     calls = []

@@ -11,6 +11,12 @@ A restore holds the database with an exclusive lock for its whole duration (SQLi
 write nor read: they wait for their busy timeout and fail, and no acknowledged write can be
 overwritten. A lock file beside the database (``<file>-restore``) says who restores what,
 for the service to read.
+
+A restore over data copies the pages through a write-ahead log rather than the rollback
+journal when the target holds at least half as many pages as the backup (and has its page
+size): the journal would first read and write out every old page the copy overwrites, the
+log writes each new page once more and nothing else. The database goes back to its own
+journal mode when the copy ends, either way.
 """
 
 from __future__ import annotations
@@ -241,10 +247,35 @@ def replace_all(
         report(progress, copied * page, total * page, "B")
         wait(size if remaining <= STEP_PAGES else (copied + STEP_PAGES) * page)
 
-    with closing(_read_only(source)) as copy:
+    with closing(_read_only(source)) as copy, _journal_for_copy(raw, page, pages):
         copy.execute(f"PRAGMA mmap_size = {size}")  # pages are read in place, not copied
         copy.backup(raw, pages=STEP_PAGES if pages > 2 * STEP_PAGES else -1, progress=follow)
     report(progress, size, size, "B")
+
+
+@contextmanager
+def _journal_for_copy(raw: sqlite3.Connection, page: int, pages: int) -> Iterator[None]:
+    """Copy ``pages`` pages of ``page`` bytes through a write-ahead log if it writes less.
+
+    A rollback journal saves every old page the copy overwrites (read, written, synced in
+    batches as the page cache spills); a write-ahead log writes every new page twice (log,
+    then checkpoint). The log is used when the target is in a rollback mode, has the
+    backup's page size (a log cannot change it) and holds at least half as many pages as
+    the backup. Its own mode comes back afterwards, which checkpoints the log and removes
+    it; a crash before that leaves a log SQLite replays (a committed copy) or ignores.
+    """
+    mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+    switch = (
+        mode in ("delete", "truncate", "persist")
+        and raw.execute("PRAGMA page_size").fetchone()[0] == page
+        and 2 * raw.execute("PRAGMA page_count").fetchone()[0] >= pages
+        and raw.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+    )
+    try:
+        yield
+    finally:
+        if switch:
+            raw.execute(f"PRAGMA journal_mode = {mode}")
 
 
 def replace_tables(

@@ -62,7 +62,7 @@ class FirstPassParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     fraction: float = Field(
-        default=0.1,
+        default=0.05,
         gt=0,
         le=1,
         description="Share of the first-pass molecules the full models predict (1: no first "

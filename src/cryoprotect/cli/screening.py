@@ -65,15 +65,8 @@ def screen(
     predict the most promising --fraction (and a calibration sample). The others keep their
     estimates (columns *_first_pass, stage "first pass") and rank after the fully predicted.
     """
-    from tqdm import tqdm
-
-    from cryoprotect.models import registry
-    from cryoprotect.screening.chunks import ChunkScreener
     from cryoprotect.screening.distributed import chunk_runner
     from cryoprotect.screening.library import LibraryFormatError, count_molecules, read_library
-    from cryoprotect.screening.report import write_results
-    from cryoprotect.screening.run import screen as run_screen
-    from cryoprotect.screening.staged import Stages, first_pass_screener, screen_in_stages
 
     config = settings(ctx)
     try:
@@ -84,13 +77,8 @@ def screen(
     unknown = [t for t in chosen if t not in params.screen.objectives]
     if not chosen or unknown:
         fail(f"--targets: choose from {', '.join(params.screen.objectives)} (got {targets!r})", fmt)
-    try:
-        models = {t: registry.load(config.resolved_models_dir, t) for t in chosen}
-    except registry.ModelNotFoundError as error:
-        fail(str(error), fmt)
     goals = {t: params.screen.objectives[t].goal for t in chosen}
     weights = {t: params.screen.objectives[t].weight for t in chosen}
-    screener = ChunkScreener(models, params.screen.iri_concentration_mM, params.confidence)
     size = chunk_size or params.screen.chunk_size
     bar_shown = progress and shows_progress(config.progress, fmt, sys.stderr)
     share = fraction if fraction is not None else params.screen.first_pass.fraction
@@ -99,36 +87,49 @@ def screen(
     staged = first_pass and share < 1.0
     try:
         total = count_molecules(library)
-        with (
-            chunk_runner(scheduler, workers or os.cpu_count() or 1) as runner,
-            tqdm(
+        with chunk_runner(scheduler, workers or os.cpu_count() or 1) as runner:
+            # the workers start importing what they need; this process does the same
+            from tqdm import tqdm
+
+            from cryoprotect.models import registry
+            from cryoprotect.screening.chunks import ChunkScreener
+            from cryoprotect.screening.run import screen as run_screen
+            from cryoprotect.screening.staged import Stages, first_pass_screener, screen_in_stages
+
+            try:
+                models = {t: registry.load(config.resolved_models_dir, t) for t in chosen}
+            except registry.ModelNotFoundError as error:
+                fail(str(error), fmt)
+            screener = ChunkScreener(models, params.screen.iri_concentration_mM, params.confidence)
+            with tqdm(
                 total=total, unit="mol", disable=not bar_shown, smoothing=0.1, file=sys.stderr
-            ) as bar,
-        ):
-            if staged:
-                result = screen_in_stages(
-                    read_library(library, size),
-                    screener,
-                    first_pass_screener(models, params.screen.iri_concentration_mM),
-                    goals,
-                    weights,
-                    Stages(share, params.screen.first_pass.calibration),
-                    params.screen.domain_first,
-                    runner=runner,
-                    progress=bar.update,
-                )
-            else:
-                result = run_screen(
-                    read_library(library, size),
-                    screener,
-                    goals,
-                    weights,
-                    params.screen.domain_first,
-                    runner=runner,
-                    progress=bar.update,
-                )
+            ) as bar:
+                if staged:
+                    result = screen_in_stages(
+                        read_library(library, size),
+                        screener,
+                        first_pass_screener(models, params.screen.iri_concentration_mM),
+                        goals,
+                        weights,
+                        Stages(share, params.screen.first_pass.calibration),
+                        params.screen.domain_first,
+                        runner=runner,
+                        progress=bar.update,
+                    )
+                else:
+                    result = run_screen(
+                        read_library(library, size),
+                        screener,
+                        goals,
+                        weights,
+                        params.screen.domain_first,
+                        runner=runner,
+                        progress=bar.update,
+                    )
     except LibraryFormatError as error:
         fail(str(error), fmt)
+    from cryoprotect.screening.report import write_results
+
     paths = write_results(result, out, goals, top or params.screen.top, f"Screen of {library.name}")
     summary = result.summary() | {"outputs": {k: str(v) for k, v in paths.items()}}
     lines = [

@@ -25,11 +25,15 @@ ELEMENTS = ("C", "H", "N", "O", "F", "P", "S", "Cl", "Br", "I")
 """Atoms counted per element (hydrogens included); the rest are counted together."""
 DESCRIPTOR_NAMES = (
     "heavy_atoms", "exact_mass", "tpsa", "labute_asa", "fraction_csp3", "rings",
-    "aromatic_rings", "hetero_atoms", "formal_charge", *(f"atoms_{e}" for e in ELEMENTS),
-    "atoms_other",
+    "aromatic_rings", "saturated_rings", "hetero_atoms", "formal_charge", "h_bond_donors",
+    "h_bond_acceptors", "stereo_centers", "amide_bonds", "kappa1", "kappa2", "chi0v", "chi1v",
+    "hall_kier_alpha", *(f"atoms_{e}" for e in ELEMENTS), "atoms_other",
 )  # fmt: skip
-"""Names of the cheap descriptors, in the order of :func:`descriptors`: together about 0.03 ms
-per molecule (Crippen's logP, at 0.35 ms, and per-atom loops in Python are left out)."""
+"""Names of the cheap descriptors, in the order of :func:`descriptors`: together about 0.1 ms
+per molecule (Crippen's logP, at 0.33 ms, rotatable bonds, at 0.09 ms, and per-atom loops in
+Python are left out). The donors, acceptors, shape and connectivity indices, stereocentres and
+amide bonds raised the share of the full models' top 1 % that the first pass's best 5 % holds
+from 96.6 % to 97.1 % with half the trees (on the ``chemicals`` package's table)."""
 _FORMULA = re.compile(r"([A-Z][a-z]?)(\d*)")
 
 
@@ -101,8 +105,18 @@ def descriptors(mol: Chem.Mol) -> list[float]:
         rdMolDescriptors.CalcFractionCSP3(mol),
         rdMolDescriptors.CalcNumRings(mol),
         rdMolDescriptors.CalcNumAromaticRings(mol),
+        rdMolDescriptors.CalcNumSaturatedRings(mol),
         rdMolDescriptors.CalcNumHeteroatoms(mol),
         Chem.GetFormalCharge(mol),
+        rdMolDescriptors.CalcNumHBD(mol),
+        rdMolDescriptors.CalcNumHBA(mol),
+        rdMolDescriptors.CalcNumAtomStereoCenters(mol),
+        rdMolDescriptors.CalcNumAmideBonds(mol),
+        rdMolDescriptors.CalcKappa1(mol),
+        rdMolDescriptors.CalcKappa2(mol),
+        rdMolDescriptors.CalcChi0v(mol),
+        rdMolDescriptors.CalcChi1v(mol),
+        rdMolDescriptors.CalcHallKierAlpha(mol),
         *element_counts(mol),
     ]
 

@@ -14,23 +14,35 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # imported by the work itself: a cluster starts before RDKit and pandas load
+    import pandas as pd
 
-from cryoprotect.screening.chunks import ChunkResult, ChunkScreener
-from cryoprotect.screening.run import ChunkRunner, run_here
+    from cryoprotect.screening.chunks import ChunkResult, ChunkScreener
+    from cryoprotect.screening.run import ChunkRunner
 
 
 def _screen_chunk(screener: ChunkScreener, chunk: pd.DataFrame) -> ChunkResult:
     return screener(chunk)
 
 
+def _warm_up() -> None:
+    """Import what screening runs on (RDKit, scikit-learn, pandas: seconds per process)."""
+    import cryoprotect.screening.chunks
+    import cryoprotect.screening.firstpass  # noqa: F401
+
+
 def dask_runner(client, in_flight: int) -> ChunkRunner:
     """Return a runner sending chunks to ``client``'s cluster, at most ``in_flight`` at once."""
     from distributed import as_completed
 
+    scattered: dict[int, tuple] = {}
+
     def run(screener: ChunkScreener, chunks: Iterable[pd.DataFrame]) -> Iterator[ChunkResult]:
-        shared = client.scatter(screener, broadcast=True)
+        if id(screener) not in scattered:  # a staged screen runs the same screener twice
+            scattered[id(screener)] = (screener, client.scatter(screener, broadcast=True))
+        shared = scattered[id(screener)][1]
         pending = iter(chunks)
         tasks = as_completed(
             client.submit(_screen_chunk, shared, chunk, pure=False)
@@ -55,6 +67,8 @@ def chunk_runner(scheduler: str, workers: int) -> Iterator[ChunkRunner]:
     processes (closed afterwards); anything else is a scheduler address.
     """
     if scheduler == "here":
+        from cryoprotect.screening.run import run_here
+
         yield run_here
         return
     from distributed import Client, LocalCluster
@@ -70,7 +84,12 @@ def chunk_runner(scheduler: str, workers: int) -> Iterator[ChunkRunner]:
             ) as cluster,
             Client(cluster) as client,
         ):
+            warming = [  # each worker imports while this process goes on (loading models)
+                client.submit(_warm_up, pure=False, workers=[address])
+                for address in client.scheduler_info()["workers"]
+            ]
             yield dask_runner(client, in_flight=2 * workers)
+            del warming
         return
     with Client(scheduler) as client:
         total = sum(client.nthreads().values())

@@ -44,7 +44,7 @@ sample and the passed molecules keep every worker busy (a chunk of 500 takes sec
 class Stages:
     """How a two-stage screen is split: the share passed on and the calibration sample."""
 
-    fraction: float = 0.1
+    fraction: float = 0.05
     """Share of the first-pass molecules the full models predict (1.0: all)."""
     calibration: int = 2000
     """Distinct lines screened fully first, to fit the mimic models (at least one chunk)."""

@@ -19,11 +19,13 @@ both models, ranking, writing):
 ``--repeated N`` also screens (with the first pass) a library of ``N`` lines made of the same
 molecules repeated, reported separately: repeated lines are dropped before any work.
 
-Prints one JSON line. Measured with ``--molecules 56566`` (all the table), two workers on two
-cores shared with other jobs (load average 3 to 8.5, under ``nice``): with the first pass
-364.7 molecules/s (155 s, peak 1.72 GB), without it 75.1 molecules/s (753 s, peak 1.73 GB),
-4.9 times faster in the same run; 99.8 % of the full screen's top 1 % (559 of 560) passed to
-the full models. On a quiet machine the full screen ran at 167 molecules/s.
+Prints one JSON line, with ``minutes_for_1M_projected``: the staged screen's fixed part
+(start-up, calibration sample, fitting, ranking, writing) once plus its first pass and full
+stage scaled to a million distinct lines. Measured with ``--molecules 56566`` (all the
+table), two workers on two cores (load average about 2, under ``nice``): with the first pass
+1,135 molecules/s (49.8 s, peak 1.79 GB; separate runs 53-62 s), without it 270.5
+molecules/s (209 s, peak 1.76 GB), 4.2 times faster in the same run; 95.5 % of the full
+screen's top 1 % (535 of 560) passed to the full models; a million projected in 7.9 minutes.
 """
 
 from __future__ import annotations

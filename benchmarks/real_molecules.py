@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from rdkit import Chem
+from rdkit import Chem, rdBase
 
 
 def real_smiles(count: int, skip: int = 0) -> list[str]:
@@ -22,4 +22,36 @@ def real_smiles(count: int, skip: int = 0) -> list[str]:
                 out.append(smiles)
                 if len(out) == count:
                     break
+    return out
+
+
+SUBSTITUENTS = (
+    "C", "O", "N", "F", "Cl", "CC", "CO", "OC", "NC", "CCC", "CCO", "OCC", "C(=O)", "OC(=O)",
+    "C(F)(F)F", "N(C)C", "C#C", "S", "c1ccccc1", "C1CC1",
+)  # fmt: skip
+"""Groups written before a structure's SMILES to make :func:`derived_smiles`' lines."""
+
+
+def derived_smiles(count: int) -> list[str]:
+    """Return ``count`` distinct SMILES lines made up from the table's structures.
+
+    Each line is a group of :data:`SUBSTITUENTS` written before one of the table's SMILES
+    (bonded to its first atom): a made-up molecule for measuring throughput and memory at
+    sizes the table cannot give (about a million lines at most), never a measurement. Lines
+    RDKit cannot read (an atom past its valence) are skipped; a few are the same molecule as
+    another line written differently.
+    """
+    table = real_smiles(60_000)
+    out: list[str] = []
+    seen: set[str] = set()
+    with rdBase.BlockLogs():
+        for group in ("", *SUBSTITUENTS):
+            for smiles in table:
+                line = group + smiles
+                if line in seen or (group and Chem.MolFromSmiles(line) is None):
+                    continue
+                seen.add(line)
+                out.append(line)
+                if len(out) == count:
+                    return out
     return out

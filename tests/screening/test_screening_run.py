@@ -126,6 +126,25 @@ def test_a_local_dask_cluster_gives_the_same_ranking(library, screener):
     assert result.read == 64 and result.invalid["line"].tolist() == [11, 12]
 
 
+def test_a_screener_travels_to_the_workers_once_however_often_it_runs(library, screener):
+    """A staged screen runs its full screener twice (calibration, then the passed part)."""
+    from distributed import Client
+
+    from cryoprotect.screening.distributed import dask_runner
+
+    with Client(processes=False, n_workers=1, dashboard_address=None) as client:
+        sent = []
+        scatter = client.scatter
+        client.scatter = lambda data, **options: sent.append(data) or scatter(data, **options)
+        runner = dask_runner(client, in_flight=2)
+        first = [r.read for r in runner(screener, read_library(library, 30))]
+        again = [r.read for r in runner(screener, read_library(library, 30))]
+        other = ChunkScreener(screener.models, concentration_mM=10.0)
+        [r.read for r in runner(other, read_library(library, 30))]
+    assert sorted(first) == sorted(again) == [4, 30, 30]
+    assert sent == [screener, other]
+
+
 def test_screen_predicts_what_predict_frame_predicts(library, screener):
     candidates = screen(read_library(library, 9), screener, GOALS, WEIGHTS).candidates
     for name, model in screener.models.items():

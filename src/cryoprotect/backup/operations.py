@@ -177,8 +177,8 @@ def _replace_with_copy(
 
     The copy's last step, which commits, waits until the content is whole and its row counts
     match the manifest; a failure rolls the copy back and the database stays as it was. Into
-    a database the hold created, the checked copy is renamed into place instead
-    (:func:`sqlite_backend.move_into_place`): then its row counts are returned.
+    a database the hold created, the checked copy is renamed into place instead, when
+    :func:`sqlite_backend.can_move_into_place` allows it: then its row counts are returned.
     """
     name, expected = next(iter(manifest.files.items()))
     label = f"backup {manifest.id}: {name}"
@@ -201,12 +201,11 @@ def _replace_with_copy(
             checked.append(True)
 
     try:
-        if connection.info.get(sqlite_backend.CREATED):
+        if sqlite_backend.can_move_into_place(connection, work):
             ready(expected.raw_bytes)
             moved = sqlite_backend.move_into_place(connection, source)
-            if moved is not None:
-                report(progress, expected.raw_bytes, expected.raw_bytes, "B")
-                return moved
+            report(progress, expected.raw_bytes, expected.raw_bytes, "B")
+            return moved
         sqlite_backend.replace_all(connection, source, ready, progress)
     finally:
         unpacking.cancel()

@@ -227,19 +227,30 @@ def hold(engine: Engine, backup_id: str) -> Iterator[Connection]:
         os.close(descriptor)
 
 
-def move_into_place(connection: Connection, source: Path) -> dict[str, int] | None:
-    """Rename the checked SQLite file ``source`` over a held database the hold created.
-
-    ``source`` is first locked exactly as the hold locks the database (the lock goes with
-    the file, so other connections stay shut out until the hold ends) and flushed to disk;
-    the folder is flushed after the rename. Returns the row counts of the database now in
-    place, or ``None`` (nothing done) if the hold did not create the database or ``source``
-    is on another file system.
-    """
+def _held_path(connection: Connection) -> Path:
     raw = connection.connection.driver_connection
-    target = Path(raw.execute("PRAGMA database_list").fetchone()[2])
-    if not connection.info.get(CREATED) or source.stat().st_dev != target.stat().st_dev:
-        return None
+    return Path(raw.execute("PRAGMA database_list").fetchone()[2])
+
+
+def can_move_into_place(connection: Connection, folder: Path) -> bool:
+    """Return whether a file in ``folder`` can be renamed over the held database.
+
+    Only a database the hold created (the file did not exist) is replaced that way, and only
+    from the same file system.
+    """
+    held = _held_path(connection)
+    return bool(connection.info.get(CREATED)) and folder.stat().st_dev == held.stat().st_dev
+
+
+def move_into_place(connection: Connection, source: Path) -> dict[str, int]:
+    """Rename the checked SQLite file ``source`` over the held database; return its counts.
+
+    Call only when :func:`can_move_into_place` allows it. ``source`` is first locked exactly
+    as the hold locks the database (the lock goes with the file, so other connections stay
+    shut out until the hold ends) and flushed to disk; the folder is flushed after the
+    rename. The row counts are those of the database now in place.
+    """
+    target = _held_path(connection)
     locked = sqlite3.connect(_uri(source, "mode=rw"), uri=True, isolation_level=None)
     connection.info[MOVED].append(locked)
     locked.execute("PRAGMA locking_mode = EXCLUSIVE")

@@ -23,9 +23,10 @@ against other writers, writes a manifest and flushes to disk. The ratios (ours /
 tool, health / restore) are the figures to report; absolute times depend on the machine.
 
 Figures (501 MB, ``--repeat 2`` and ``3``, two shared cores, 2026-12): backup 1.03-1.07,
-restore into a new file 1.50-1.67, over the data 1.16-1.26 (the code before restores over
-data went through a write-ahead log, run alternately: 1.52 and 1.06), health after
-restore 0.13-0.18. Disk syncs on this machine vary by up to 3x from run to run, so compare
+restore into a new file 0.98-0.99 (the checked backup is renamed into place; the page copy
+before it, run alternately: 1.85 and 1.30), over the data 1.02-1.26 (the code before
+restores over data went through a write-ahead log, run alternately: 1.52 and 1.06), health
+after restore 0.13-0.22. Disk syncs on this machine vary by up to 3x from run to run, so compare
 several runs; ten interleaved restores over the data gave medians of 0.87 (log) and 1.07
 (rollback journal) times the sqlite3 shell's.
 """

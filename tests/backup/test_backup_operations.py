@@ -7,6 +7,9 @@ and restore (deleted rows, renamed molecules, an added user) are made up for the
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -271,6 +274,52 @@ def test_a_sqlite_copy_over_data_goes_through_a_log_and_into_a_new_file_does_not
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
     assert logged == [True, False]  # over data, into a new file
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sqlite_copy_into_a_new_file_is_checked_then_renamed_into_place_and_stays_held(
+    seeded, store, tmp_path, monkeypatch
+):
+    """No page is copied into a file the restore creates; others wait until the hold ends."""
+    manifest = create_backup(seeded, store)
+    before = state(seeded)
+    path = tmp_path / "new" / "fresh.db"
+    path.parent.mkdir()
+    fresh = make_engine(f"sqlite:///{path}")
+    path_of_manifest = Path(store.root) / manifest.id / MANIFEST
+    data = json.loads(path_of_manifest.read_text())
+    path_of_manifest.write_text(json.dumps(data | {"tables": data["tables"] | {"users": 99}}))
+    with pytest.raises(CorruptArchiveError, match="users: .* rows in the backup, its manifest"):
+        restore_backup(fresh, store, manifest.id, check_health=False)
+    with fresh.connect() as connection:  # the empty database the hold created, nothing more
+        assert connection.exec_driver_sql("SELECT COUNT(*) FROM sqlite_master").scalar() == 0
+    path_of_manifest.write_text(json.dumps(data))
+    path.unlink()
+
+    def no_page_copy(*_args, **_kwargs):
+        raise AssertionError("pages were copied")
+
+    real, seen = sqlite_backend.hold, []
+
+    @contextmanager
+    def held(engine, backup_id):
+        with real(engine, backup_id) as connection:
+            yield connection
+            other = sqlite3.connect(path, timeout=0)
+            try:
+                other.execute("SELECT COUNT(*) FROM molecules")
+            except sqlite3.OperationalError as error:
+                seen.append(str(error))
+            finally:
+                other.close()
+
+    monkeypatch.setattr(sqlite_backend, "replace_all", no_page_copy)
+    monkeypatch.setattr(sqlite_backend, "hold", held)
+    outcome = restore_backup(fresh, store, manifest.id, check_health=False)
+    assert seen == ["database is locked"]  # the renamed file was held as the restore's own
+    assert outcome.rows == manifest.tables and state(fresh) == before
+    assert sorted(os.listdir(path.parent)) == ["fresh.db"]  # no signal, journal or leftover
+    assert [p.name for p in store.staging.iterdir()] == [manifest.id]  # no scratch folder
 
 
 def test_create_and_restore_report_progress(seeded, store):

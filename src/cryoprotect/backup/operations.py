@@ -33,7 +33,7 @@ from cryoprotect.backup.rotation import RotationPolicy, kept
 from cryoprotect.backup.store import BackupNotFoundError, BackupStore
 from cryoprotect.db.migrations import alembic_config, current_revision, head_revision, upgrade
 from cryoprotect.db.repair import repair
-from cryoprotect.progress import Progress
+from cryoprotect.progress import Progress, report
 
 BACKENDS: dict[str, ModuleType] = {"sqlite": sqlite_backend, "postgresql": postgres_backend}
 BUSY = (sqlite_backend.DatabaseBusyError, postgres_backend.DatabaseBusyError)
@@ -172,11 +172,13 @@ def _replace_with_copy(
     work: Path,
     connection: Connection,
     progress: Progress | None = None,
-) -> None:
+) -> dict[str, int] | None:
     """Restore a whole SQLite copy: its digest first, then unpacking and copying side by side.
 
     The copy's last step, which commits, waits until the content is whole and its row counts
-    match the manifest; a failure rolls the copy back and the database stays as it was.
+    match the manifest; a failure rolls the copy back and the database stays as it was. Into
+    a database the hold created, the checked copy is renamed into place instead, when
+    :func:`sqlite_backend.can_move_into_place` allows it: then its row counts are returned.
     """
     name, expected = next(iter(manifest.files.items()))
     label = f"backup {manifest.id}: {name}"
@@ -199,9 +201,15 @@ def _replace_with_copy(
             checked.append(True)
 
     try:
+        if sqlite_backend.can_move_into_place(connection, work):
+            ready(expected.raw_bytes)
+            moved = sqlite_backend.move_into_place(connection, source)
+            report(progress, expected.raw_bytes, expected.raw_bytes, "B")
+            return moved
         sqlite_backend.replace_all(connection, source, ready, progress)
     finally:
         unpacking.cancel()
+    return None
 
 
 def verify_backup(store: BackupStore, backup_id: str) -> list[str]:
@@ -385,9 +393,9 @@ def restore_backup(
                 f"backup {manifest.id} has schema revision {manifest.schema_revision} and the "
                 f"database {revision}: a partial restore needs the same revision"
             )
-        expected = manifest.tables
+        expected, moved = manifest.tables, None
         if manifest.method == "copy" and tables is None:
-            _replace_with_copy(store, manifest, work, connection, progress)
+            moved = _replace_with_copy(store, manifest, work, connection, progress)
         else:
             if manifest.method == "base":
                 source, expected = pitr.replay(store, manifest, engine, at, work, server_user)
@@ -397,7 +405,8 @@ def restore_backup(
                 backend.replace_all(connection, source, progress=progress)
             else:
                 backend.replace_tables(connection, source, chosen, progress)
-        rows = {t: n for t, n in row_counts(connection).items() if t in chosen}
+        found = row_counts(connection) if moved is None else moved
+        rows = {t: n for t, n in found.items() if t in chosen}
         wrong = _count_problems({t: n for t, n in expected.items() if t in chosen}, rows)
         if wrong:  # PostgreSQL rolls back; a SQLite copy is page for page what was checked
             raise CorruptArchiveError(f"the restored rows differ: {'; '.join(wrong)}")

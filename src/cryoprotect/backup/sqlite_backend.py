@@ -17,6 +17,11 @@ journal when the target holds at least half as many pages as the backup (and has
 size): the journal would first read and write out every old page the copy overwrites, the
 log writes each new page once more and nothing else. The database goes back to its own
 journal mode when the copy ends, either way.
+
+A restore into a database the hold itself created (the file did not exist) copies no pages:
+the checked backup, unpacked in the staging area, is locked, flushed to disk and renamed into
+place (when the staging area is on the database's file system). A crash before the rename
+leaves the empty file the hold created, after it the whole backup.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import StaticPool
 
-from cryoprotect.backup.archive import Digests, compress, compress_file
+from cryoprotect.backup.archive import Digests, compress, compress_file, fsync_file, fsync_folder
 from cryoprotect.backup.consistency import check_references, table_names
 from cryoprotect.backup.processes import streamed
 from cryoprotect.progress import Progress, report
@@ -43,6 +48,9 @@ FILE = "database.sqlite.zst"
 STEP_PAGES = 2048
 """Pages a restore copies per step while the backup is still being unpacked."""
 METHOD = "copy"
+CREATED, MOVED = "cryoprotect.created", "cryoprotect.moved"
+"""Keys of a held connection's ``info``: whether the hold created the (empty) file, and the
+locked connections to files renamed into place (closed when the hold ends)."""
 WAIT_SECONDS = 10.0
 """How long a restore waits for other connections' transactions to end before refusing."""
 
@@ -185,6 +193,7 @@ def hold(engine: Engine, backup_id: str) -> Iterator[Connection]:
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, json.dumps(facts).encode(), 0)
         engine.dispose()  # this process's own idle connections
+        created = not database_path(engine).exists()
         raw = sqlite3.connect(
             _uri(database_path(engine), "mode=rwc"),
             uri=True,
@@ -193,6 +202,7 @@ def hold(engine: Engine, backup_id: str) -> Iterator[Connection]:
             check_same_thread=False,
         )
         private = create_engine("sqlite://", creator=lambda: raw, poolclass=StaticPool)
+        moved: list[sqlite3.Connection] = []
         try:
             raw.execute("PRAGMA locking_mode = EXCLUSIVE")
             try:
@@ -204,13 +214,52 @@ def hold(engine: Engine, backup_id: str) -> Iterator[Connection]:
                     f"({error}): stop its writers and retry"
                 ) from None
             with private.connect() as connection:
+                connection.info[CREATED] = created
+                connection.info[MOVED] = moved
                 yield connection
         finally:
             private.dispose()
             raw.close()
+            for locked in moved:
+                locked.close()
             signal.unlink(missing_ok=True)
     finally:
         os.close(descriptor)
+
+
+def _held_path(connection: Connection) -> Path:
+    raw = connection.connection.driver_connection
+    return Path(raw.execute("PRAGMA database_list").fetchone()[2])
+
+
+def can_move_into_place(connection: Connection, folder: Path) -> bool:
+    """Return whether a file in ``folder`` can be renamed over the held database.
+
+    Only a database the hold created (the file did not exist) is replaced that way, and only
+    from the same file system.
+    """
+    held = _held_path(connection)
+    return bool(connection.info.get(CREATED)) and folder.stat().st_dev == held.stat().st_dev
+
+
+def move_into_place(connection: Connection, source: Path) -> dict[str, int]:
+    """Rename the checked SQLite file ``source`` over the held database; return its counts.
+
+    Call only when :func:`can_move_into_place` allows it. ``source`` is first locked exactly
+    as the hold locks the database (the lock goes with the file, so other connections stay
+    shut out until the hold ends) and flushed to disk; the folder is flushed after the
+    rename. The row counts are those of the database now in place.
+    """
+    target = _held_path(connection)
+    locked = sqlite3.connect(_uri(source, "mode=rw"), uri=True, isolation_level=None)
+    connection.info[MOVED].append(locked)
+    locked.execute("PRAGMA locking_mode = EXCLUSIVE")
+    locked.execute("BEGIN EXCLUSIVE")
+    locked.execute("COMMIT")
+    fsync_file(source)
+    os.rename(source, target)
+    fsync_folder(target.parent)
+    return _counts(locked)
 
 
 def replace_all(

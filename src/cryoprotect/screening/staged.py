@@ -134,7 +134,7 @@ def screen_in_stages(
         invalid.append(result.invalid)
         counted(result.read)
     estimates = _concat(estimated)
-    estimated.clear()  # the chunks' copies: a million lines' estimates take hundreds of MB
+    estimated.clear()  # the chunks' frames, merged into ``estimates``
     if len(estimates):
         estimates = estimates.sort_values("line").drop_duplicates("smiles")
         estimates = estimates[~estimates["smiles"].isin(set(calibrated["smiles"]))]
@@ -152,9 +152,7 @@ def screen_in_stages(
             full.append(result.candidates)
             invalid.append(result.invalid)
     clock["full"] = time.perf_counter() - started - sum(clock.values())
-    only_first = [estimates.iloc[chosen:]]
-    del estimates  # _finish lets go of them once reordered
-    result = _finish(full, invalid, only_first, goals, weights, domain_first,
+    result = _finish(full, invalid, [estimates.iloc[chosen:]], goals, weights, domain_first,
                      read, repeated, started, screener, True, calibrated=len(calibrated),
                      passed=chosen)  # fmt: skip
     clock["ranking"] = result.seconds - sum(clock.values())
@@ -188,7 +186,6 @@ def _finish(
     """Rank the fully predicted candidates, append the first-pass-only ones, count the rest."""
     everything = _concat(full)
     rest = _concat(only_first)
-    only_first.clear()  # the caller's frame goes once ``rest`` is reordered below
     if len(everything):
         everything = everything.sort_values("line").drop_duplicates("inchikey")
     scale = blended_scale(everything, rest, goals) if staged else None

@@ -8,6 +8,7 @@ scikit-learn fits on made-up data.
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -228,6 +229,11 @@ def test_an_optional_last_input_is_used_where_known_and_left_out_elsewhere():
     known = ~np.isnan(hint)
     np.testing.assert_allclose(prediction[~known], model.without_.predict(X[~known]))
     np.testing.assert_allclose(prediction[known], model.with_.predict(data[known]))
+    unknowing = model.without_feature()  # e.g. for a library screen: the input never known
+    assert unknowing.with_ is None and model.with_ is not None
+    assert not unknowing.uses_feature(data).any()
+    np.testing.assert_allclose(unknowing.predict(data), model.without_.predict(X))
+    assert len(pickle.dumps(unknowing)) < 0.7 * len(pickle.dumps(model))
 
 
 def test_too_few_rows_with_the_optional_input_fit_no_model_that_uses_it():

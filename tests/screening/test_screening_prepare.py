@@ -51,3 +51,17 @@ def test_repeats_of_unusable_lines_carry_the_first_reason():
         "input_smiles": ["C1CC", "C1CC"],
         "reason": ["unclosed ring", "unclosed ring"],
     }
+
+
+def test_the_filter_keeps_exactly_the_first_of_each_text_across_many_chunks():
+    """Enough chunks for the digest runs to merge several times; a set of texts agrees."""
+    texts = [f"C{'C' * (i % 97)}O{'N' * (i % 13)}" for i in range(5000)]
+    chunks = [chunk(list(range(s, s + 50)), texts[s : s + 50]) for s in range(0, 5000, 50)]
+    repeated = RepeatFilter()
+    kept = pd.concat(list(repeated.new_lines(chunks)))["line"].tolist()
+    first: dict[str, int] = {}
+    for line, text in enumerate(texts):
+        first.setdefault(text, line)
+    assert kept == sorted(first.values())
+    assert len(repeated.repeat_lines) == 5000 - len(first)
+    assert len(repeated.runs) <= 8

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 
 from conftest import REFERENCE_DIR
@@ -116,12 +117,27 @@ def test_the_command_names_an_unknown_target(library, trained_project, tmp_path)
     assert "--targets: choose from tg, iri" in done.stderr + done.stdout
 
 
-def test_a_local_dask_cluster_gives_the_same_ranking(library, screener):
+def test_a_local_dask_cluster_gives_the_same_ranking_and_its_workers_stop_before_it(
+    library, screener
+):
     from cryoprotect.screening.distributed import chunk_runner
 
+    def alive() -> set[int]:
+        return {p.pid for p in psutil.Process().children(recursive=True) if p.is_running()}
+
     here = screen(read_library(library, 9), screener, GOALS, WEIGHTS).candidates
-    with chunk_runner("local", workers=2) as runner:
-        result = screen(read_library(library, 9), screener, GOALS, WEIGHTS, runner=runner)
+    with chunk_runner("local", workers=2) as cluster:
+        before = alive()
+        left: list[set[int]] = []
+        result = screen(
+            read_library(library, 9),
+            screener,
+            GOALS,
+            WEIGHTS,
+            runner=cluster.run,
+            finished=lambda: cluster.release() or left.append(alive()),
+        )
+    assert len(before - left[0]) >= 2  # the two worker processes (their nannies too)
     pd.testing.assert_frame_equal(result.candidates, here)
     assert result.read == 64 and result.invalid["line"].tolist() == [11, 12]
 

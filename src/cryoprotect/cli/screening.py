@@ -87,7 +87,7 @@ def screen(
     staged = first_pass and share < 1.0
     try:
         total = count_molecules(library)
-        with chunk_runner(scheduler, workers or os.cpu_count() or 1) as runner:
+        with chunk_runner(scheduler, workers or os.cpu_count() or 1) as cluster:
             # the workers start importing what they need; this process does the same
             from tqdm import tqdm
 
@@ -113,8 +113,9 @@ def screen(
                         weights,
                         Stages(share, params.screen.first_pass.calibration),
                         params.screen.domain_first,
-                        runner=runner,
+                        runner=cluster.run,
                         progress=bar.update,
+                        finished=cluster.release,
                     )
                 else:
                     result = run_screen(
@@ -123,8 +124,9 @@ def screen(
                         goals,
                         weights,
                         params.screen.domain_first,
-                        runner=runner,
+                        runner=cluster.run,
                         progress=bar.update,
+                        finished=cluster.release,
                     )
     except LibraryFormatError as error:
         fail(str(error), fmt)

@@ -251,6 +251,16 @@ class OptionalLastFeature(RegressorMixin, BaseEstimator):
             out[known] = self.with_.predict(X[known])
         return out
 
+    def without_feature(self) -> OptionalLastFeature:
+        """Return a copy that predicts every row without the last feature (the same fit).
+
+        For callers that never know the feature, such as a library screen: the fit with it
+        is left out, so the copy is about half the size to send to other processes and keep.
+        """
+        copy = OptionalLastFeature(self.estimator)
+        copy.without_, copy.with_, copy.n_features_in_ = self.without_, None, self.n_features_in_
+        return copy
+
 
 def gaussian_process(
     seed: int, nu: float = 2.5, log_target: bool = True, restarts: int = 2

@@ -11,12 +11,13 @@ order, in this process or on other machines; repeats across chunks are dropped a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from cryoprotect.chem.featurizers import MoleculeFeaturizer, featurize_together
 from cryoprotect.models.domain import TanimotoDomain
+from cryoprotect.models.estimators import OptionalLastFeature
 from cryoprotect.models.features import (
     molecule_featurizer,
     with_concentration,
@@ -39,7 +40,11 @@ class ChunkResult:
 
 @dataclass
 class ChunkScreener:
-    """Predicts ``models`` (molecule targets) for library chunks; IRI at ``concentration_mM``."""
+    """Predicts ``models`` (molecule targets) for library chunks; IRI at ``concentration_mM``.
+
+    A model with an optional input keeps only its fit without it (a library never gives the
+    input), so the screener is smaller to send to workers and to hold in each.
+    """
 
     models: dict[str, TrainedModel]
     concentration_mM: float
@@ -51,6 +56,7 @@ class ChunkScreener:
         for name in self.models:
             if TARGETS[name].subject != "molecule":
                 raise ValueError(f"{name} is predicted for mixtures; screening takes molecules")
+        self.models = {name: _without_optional_input(model) for name, model in self.models.items()}
         self.domains = {name: model_domain(model) for name, model in self.models.items()}
         self.featurizers = [molecule_featurizer(m.featurizer) for m in self.models.values()]
 
@@ -80,3 +86,10 @@ class ChunkScreener:
             candidates[f"{name}_in_domain"] = out["in_domain"].to_numpy()
             candidates[f"{name}_error"] = out["error"].to_numpy()
         return ChunkResult(candidates, prepared.invalid, len(chunk))
+
+
+def _without_optional_input(model: TrainedModel) -> TrainedModel:
+    """Return ``model`` predicting as if its optional input were never known."""
+    if isinstance(model.estimator, OptionalLastFeature):
+        return replace(model, estimator=model.estimator.without_feature())
+    return model

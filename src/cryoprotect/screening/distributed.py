@@ -11,8 +11,9 @@ the ranking is the same on every path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,12 @@ if TYPE_CHECKING:  # imported by the work itself: a cluster starts before RDKit 
 
 
 def _screen_chunk(screener: ChunkScreener, chunk: pd.DataFrame) -> ChunkResult:
-    return screener(chunk)
+    """Screen ``chunk``, then give the memory its work freed back (a worker stays its size)."""
+    from cryoprotect.memory import trim_memory
+
+    result = screener(chunk)
+    trim_memory()
+    return result
 
 
 def _warm_up() -> None:
@@ -59,17 +65,28 @@ def dask_runner(client, in_flight: int) -> ChunkRunner:
     return run
 
 
+@dataclass
+class Workers:
+    """Where chunks are screened: ``run`` sends them, ``release`` lets the workers go."""
+
+    run: ChunkRunner
+    release: Callable[[], None] = lambda: None
+    """Called when no more chunks will come: a local cluster's processes stop, so the
+    ranking of a large library does not share the memory with them."""
+
+
 @contextmanager
-def chunk_runner(scheduler: str, workers: int) -> Iterator[ChunkRunner]:
-    """Yield the runner for ``scheduler``.
+def chunk_runner(scheduler: str, workers: int) -> Iterator[Workers]:
+    """Yield the workers for ``scheduler``.
 
     ``here`` screens in this process; ``local`` starts a local cluster of ``workers``
-    processes (closed afterwards); anything else is a scheduler address.
+    processes (closed afterwards, or when released); anything else is a scheduler address
+    (a cluster this command does not own: releasing it does nothing).
     """
     if scheduler == "here":
         from cryoprotect.screening.run import run_here
 
-        yield run_here
+        yield Workers(run_here)
         return
     from distributed import Client, LocalCluster
 
@@ -88,9 +105,9 @@ def chunk_runner(scheduler: str, workers: int) -> Iterator[ChunkRunner]:
                 client.submit(_warm_up, pure=False, workers=[address])
                 for address in client.scheduler_info()["workers"]
             ]
-            yield dask_runner(client, in_flight=2 * workers)
+            yield Workers(dask_runner(client, in_flight=2 * workers), cluster.close)
             del warming
         return
     with Client(scheduler) as client:
         total = sum(client.nthreads().values())
-        yield dask_runner(client, in_flight=2 * max(total, 1))
+        yield Workers(dask_runner(client, in_flight=2 * max(total, 1)))

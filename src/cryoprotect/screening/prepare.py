@@ -68,15 +68,34 @@ class RepeatFilter:
     (as it would be by InChIKey later).
 
     A library built by enumeration or merged from several sources often holds the same line
-    many times; only its first appearance is standardised and predicted. The filter remembers
-    each distinct text (about 150 bytes each) and, per dropped line, the line it repeats, so
-    the repeats of an unusable line are listed with it.
+    many times; only its first appearance is standardised and predicted. The filter keeps a
+    64-bit digest of each distinct text (8 bytes, in a few sorted runs searched by bisection)
+    and, per dropped line, its line and digest, so the repeats of an unusable line are listed
+    with it. Two distinct texts share a digest with a chance of about ``n**2 / 2**65`` (3 in
+    100 million for a million distinct lines); the later one would be dropped as a repeat.
     """
 
     def __init__(self) -> None:
-        self.first: dict[str, int] = {}
+        self.runs: list[np.ndarray] = []
+        """Sorted digests of the texts seen; each run at least twice as long as the next."""
         self.repeat_lines = array("q")
-        self.first_lines = array("q")
+        self.repeat_digests = array("Q")
+
+    def seen(self, digests: np.ndarray) -> np.ndarray:
+        """Return which of ``digests`` belong to texts seen before."""
+        found = np.zeros(len(digests), dtype=bool)
+        for run in self.runs:
+            at = np.minimum(np.searchsorted(run, digests), len(run) - 1)
+            found |= run[at] == digests
+        return found
+
+    def remember(self, digests: np.ndarray) -> None:
+        """Add new distinct ``digests``, merging runs so that there are about log2(n) of them."""
+        run = np.sort(digests)
+        while self.runs and len(self.runs[-1]) <= 2 * len(run):
+            run = np.sort(np.concatenate([self.runs.pop(), run]), kind="mergesort")
+        if len(run):
+            self.runs.append(run)
 
     def new_lines(
         self, chunks: Iterable[pd.DataFrame], dropped: Callable[[int], None] | None = None
@@ -91,15 +110,14 @@ class RepeatFilter:
             if chunk.empty:
                 continue
             size = max(size, len(chunk))
-            keep = np.zeros(len(chunk), dtype=bool)
-            for i, (line, text) in enumerate(zip(chunk["line"], chunk["smiles"], strict=True)):
-                first = self.first.setdefault(text, line)
-                keep[i] = first == line
-                if not keep[i]:
-                    self.repeat_lines.append(line)
-                    self.first_lines.append(first)
-            if dropped is not None and not keep.all():
-                dropped(int((~keep).sum()))
+            digests = digest(chunk["smiles"])
+            keep = ~(self.seen(digests) | pd.Series(digests).duplicated().to_numpy())
+            self.remember(digests[keep])
+            if not keep.all():
+                self.repeat_lines.extend(chunk["line"].to_numpy(np.int64)[~keep])
+                self.repeat_digests.extend(digests[~keep])
+                if dropped is not None:
+                    dropped(int((~keep).sum()))
             pending.append(chunk[keep])
             waiting += int(keep.sum())
             while waiting >= size:
@@ -115,8 +133,14 @@ class RepeatFilter:
         pairs = pd.DataFrame(
             {
                 "line": np.frombuffer(self.repeat_lines, dtype=np.int64),
-                "first": np.frombuffer(self.first_lines, dtype=np.int64),
+                "digest": np.frombuffer(self.repeat_digests, dtype=np.uint64),
             }
         )
-        found = pairs.merge(unusable.rename(columns={"line": "first"}), on="first", how="inner")
+        first = unusable[["input_smiles", "reason"]].assign(digest=digest(unusable["input_smiles"]))
+        found = pairs.merge(first, on="digest", how="inner")
         return found[["line", "input_smiles", "reason"]]
+
+
+def digest(texts: pd.Series) -> np.ndarray:
+    """Return a 64-bit digest (``uint64``) of each text, computed over the whole column at once."""
+    return pd.util.hash_array(texts.to_numpy(dtype=object))

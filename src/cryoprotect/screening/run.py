@@ -1,9 +1,9 @@
 """A whole screen: chunks through :class:`ChunkScreener`, repeats dropped, candidates ranked.
 
 Memory stays bounded by the chunk size for the work itself; what grows with the library is the
-table of candidates (about 200 bytes per molecule) that the ranking needs at the end, and the
-distinct SMILES texts remembered to drop repeated lines (about 150 bytes each, plus 16 bytes
-per repeated line).
+table of candidates (about 200 bytes per molecule) that the ranking needs at the end, and a
+digest of each distinct SMILES text to drop repeated lines (8 bytes each, plus 16 bytes per
+repeated line).
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def screen(
     domain_first: bool = True,
     runner: ChunkRunner = run_here,
     progress: Callable[[int], None] | None = None,
+    finished: Callable[[], None] | None = None,
 ) -> ScreenResult:
     """Screen every chunk with ``runner`` and rank the candidates.
 
@@ -106,7 +107,8 @@ def screen(
     molecule written differently but with the same InChIKey is dropped after prediction.
 
     ``progress`` is called with the number of lines of each finished chunk, and with the
-    number of repeated lines dropped from each chunk read (they need no work).
+    number of repeated lines dropped from each chunk read (they need no work). ``finished`` is
+    called once ``runner`` has screened the last chunk, before the ranking.
     """
     started = time.perf_counter()
     found: list[pd.DataFrame] = []
@@ -126,6 +128,8 @@ def screen(
         read += result.read
         if progress is not None:
             progress(result.read)
+    if finished is not None:
+        finished()
     everything = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
     first = (
         everything.sort_values("line").drop_duplicates("inchikey")

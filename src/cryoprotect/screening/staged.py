@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cryoprotect.memory import trim_memory
 from cryoprotect.models.features import molecule_featurizer
 from cryoprotect.models.registry import TrainedModel
 from cryoprotect.screening.chunks import ChunkScreener
@@ -82,11 +83,14 @@ def screen_in_stages(
     domain_first: bool = True,
     runner: ChunkRunner = run_here,
     progress: Callable[[int], None] | None = None,
+    finished: Callable[[], None] | None = None,
 ) -> ScreenResult:
     """Screen ``chunks`` in two stages (see the module) and rank the candidates.
 
     ``progress`` is called with the lines of each chunk done by the calibration or the first
     pass (every line goes through one of them), and with the repeated lines dropped.
+    ``finished`` is called once ``runner`` has screened its last chunk, before the ranking
+    (to let a cluster's workers go while this process ranks a large library).
     """
     started = time.perf_counter()
     repeated = RepeatFilter()
@@ -119,8 +123,11 @@ def screen_in_stages(
             full.append(result.candidates)
             invalid.append(result.invalid)
             counted(result.read)
-        return _finish(full, invalid, [], goals, weights, domain_first, read, repeated, started,
-                       screener, False, calibrated=0, passed=sum(len(c) for c in rest))  # fmt: skip
+        if finished is not None:
+            finished()
+        passed = sum(map(len, rest))
+        return _finish(full, invalid, pd.DataFrame(), goals, weights, domain_first, read, repeated,
+                       started, screener, False, calibrated=0, passed=passed)  # fmt: skip
     calibrated = calibrated.sort_values("line", ignore_index=True)
     clock = {"calibration": time.perf_counter() - started}
     first.fit(
@@ -136,13 +143,8 @@ def screen_in_stages(
     estimates = _concat(estimated)
     estimated.clear()  # the chunks' frames, merged into ``estimates``
     if len(estimates):
-        estimates = estimates.sort_values("line").drop_duplicates("smiles")
-        estimates = estimates[~estimates["smiles"].isin(set(calibrated["smiles"]))]
-        scale = blended_scale(calibrated, estimates, goals)
-        score = weighted_score(estimates, goals, weights, scale, column="first_pass")
-        order = promise_order(estimates, goals, score, domain_first)
-        estimates = estimates.iloc[order].reset_index(drop=True)
-        estimates["score"] = score[order]
+        estimates = promising_first(estimates, calibrated, goals, weights, domain_first)
+    trim_memory()  # the chunks' frames and the ordering's temporary arrays
     clock["first_pass"] = time.perf_counter() - started - sum(clock.values())
     chosen = math.ceil(stages.fraction * len(estimates))
     if chosen:
@@ -151,13 +153,42 @@ def screen_in_stages(
         for result in runner(screener, _pieces(send, min(max(size, 1), FULL_PIECE))):
             full.append(result.candidates)
             invalid.append(result.invalid)
+    if finished is not None:
+        finished()
     clock["full"] = time.perf_counter() - started - sum(clock.values())
-    result = _finish(full, invalid, [estimates.iloc[chosen:]], goals, weights, domain_first,
+    result = _finish(full, invalid, estimates.iloc[chosen:], goals, weights, domain_first,
                      read, repeated, started, screener, True, calibrated=len(calibrated),
                      passed=chosen)  # fmt: skip
     clock["ranking"] = result.seconds - sum(clock.values())
     result.stages["seconds"] = {k: round(v, 2) for k, v in clock.items()}
     return result
+
+
+def promising_first(
+    estimates: pd.DataFrame,
+    calibrated: pd.DataFrame,
+    goals: dict[str, str],
+    weights: dict[str, float],
+    domain_first: bool,
+) -> pd.DataFrame:
+    """Return the first-pass molecules in the order of the ranking, with their ``score``.
+
+    A molecule seen earlier in the library (by canonical SMILES) or in the calibration sample
+    is left out. The order is found on the few columns it needs and the table is taken once:
+    at a million rows each copy of its texts costs about 150 MB.
+    """
+    by_line = np.argsort(estimates["line"].to_numpy(), kind="stable")
+    smiles = estimates["smiles"].iloc[by_line]
+    rows = by_line[~(smiles.duplicated() | smiles.isin(set(calibrated["smiles"]))).to_numpy()]
+    needed = ["line", *(f"{t}_{c}" for t in goals for c in ("first_pass", "in_domain"))]
+    narrow = estimates[needed].take(rows)
+    score = weighted_score(
+        narrow, goals, weights, blended_scale(calibrated, narrow, goals), column="first_pass"
+    )
+    order = promise_order(narrow, goals, score, domain_first)
+    ordered = estimates.take(rows[order]).reset_index(drop=True)
+    ordered["score"] = score[order]
+    return ordered
 
 
 def blended_scale(predicted: pd.DataFrame, estimated: pd.DataFrame, goals: dict[str, str]):
@@ -180,12 +211,11 @@ def blended_scale(predicted: pd.DataFrame, estimated: pd.DataFrame, goals: dict[
 
 
 def _finish(
-    full, invalid, only_first, goals, weights, domain_first, read, repeated, started, screener,
+    full, invalid, rest, goals, weights, domain_first, read, repeated, started, screener,
     staged: bool, calibrated: int, passed: int,
 ) -> ScreenResult:  # fmt: skip
     """Rank the fully predicted candidates, append the first-pass-only ones, count the rest."""
     everything = _concat(full)
-    rest = _concat(only_first)
     if len(everything):
         everything = everything.sort_values("line").drop_duplicates("inchikey")
     scale = blended_scale(everything, rest, goals) if staged else None
@@ -195,7 +225,10 @@ def _finish(
     if len(rest):
         score = weighted_score(rest, goals, weights, scale, column="first_pass")
         order = promise_order(rest, goals, score, domain_first)
-        rest = rest.iloc[order].assign(score=score[order], stage="first pass", pareto=False)
+        rest = rest.take(order).reset_index(drop=True)
+        rest["score"] = score[order]
+        rest["stage"] = "first pass"
+        rest["pareto"] = False
         rest["rank"] = np.arange(len(everything) + 1, len(everything) + len(rest) + 1)
     candidates = _concat([everything, rest])
     unusable = _concat(invalid)

@@ -91,6 +91,7 @@ def screen(
             # the workers start importing what they need; this process does the same
             from tqdm import tqdm
 
+            from cryoprotect.memory import trim_memory
             from cryoprotect.models import registry
             from cryoprotect.screening.chunks import ChunkScreener
             from cryoprotect.screening.run import screen as run_screen
@@ -100,6 +101,7 @@ def screen(
                 models = {t: registry.load(config.resolved_models_dir, t) for t in chosen}
             except registry.ModelNotFoundError as error:
                 fail(str(error), fmt)
+            trim_memory()  # skops loads through many temporary objects: give their memory back
             screener = ChunkScreener(models, params.screen.iri_concentration_mM, params.confidence)
             with tqdm(
                 total=total, unit="mol", disable=not bar_shown, smoothing=0.1, file=sys.stderr

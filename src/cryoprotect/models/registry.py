@@ -18,7 +18,6 @@ from pathlib import Path
 import skops.io as sio
 
 from cryoprotect.files import write_json
-from cryoprotect.memory import trim_memory
 from cryoprotect.models.card import ModelCard
 from cryoprotect.models.conformal import Calibration, ConformalIntervals
 
@@ -155,7 +154,6 @@ def load(root: Path, target: str, version: str | None = None) -> TrainedModel:
     if unexpected:
         raise ValueError(f"{path} holds types that are not trusted: {unexpected}")
     estimator = sio.load(path, trusted=untrusted)
-    trim_memory()  # skops builds the estimator through many temporary objects
     meta = json.loads((folder / "model.json").read_text())
     if "calibration" not in meta:
         raise ValueError(

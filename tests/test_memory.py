@@ -19,4 +19,4 @@ def test_memory_freed_between_live_objects_goes_back_to_the_system():
     held = process.memory_info().rss
     assert trim_memory() is True
     assert held - process.memory_info().rss > 100 * 2**20
-    assert len(pinned) == 3125
+    del pinned  # alive until here, so the freed blocks lay between live ones
